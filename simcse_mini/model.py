@@ -1,0 +1,230 @@
+"""The SimCSE model: a Hugging Face encoder, a pooler, and (for the ``cls`` pooler) an MLP head.
+
+Poolers (all ignore padding):
+- ``cls``: the [CLS] state through a Linear+Tanh MLP head. With ``mlp_only_train`` the head is used
+  in training and dropped when embedding (SimCSE's unsupervised recipe).
+- ``cls_before_pooler``: the raw [CLS] state; no head.
+- ``avg``: mean of the last layer's token states.
+- ``avg_first_last``: mean over tokens of the average of the first transformer layer's and the last
+  layer's states (hidden_states[1] and hidden_states[-1]; hidden_states[0] is the embedding layer).
+- ``avg_top2``: the same with the last two layers.
+
+A saved model is a plain Hugging Face encoder folder (``AutoModel`` loads it without simcse-mini)
+plus ``simcse_config.json``, which records the pooler, so loading needs nothing remembered, and
+``simcse_head.safetensors`` for the MLP head when there is one. No conversion step.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer
+
+from .config import POOLERS
+from .losses.mlm import IGNORE_INDEX
+
+SIMCSE_CONFIG_NAME = "simcse_config.json"
+HEAD_WEIGHTS_NAME = "simcse_head.safetensors"
+HIDDEN_STATE_POOLERS = ("avg_first_last", "avg_top2")
+
+
+class ModelLoadError(RuntimeError):
+    """The encoder or tokenizer could not be loaded; the message says what to do."""
+
+
+class MLPHead(nn.Module):
+    """SimCSE's projection over the [CLS] state: Linear(hidden, hidden) then Tanh."""
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.activation = nn.Tanh()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.dense(x))
+
+
+def masked_mean(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean over the real (non-padding) tokens: [N, L, H] -> [N, H]."""
+    mask = attention_mask.unsqueeze(-1).to(states.dtype)
+    return (states * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+
+def pool(pooler_type: str, outputs, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Read one vector per sentence from the encoder outputs (before any MLP head)."""
+    if pooler_type in ("cls", "cls_before_pooler"):
+        return outputs.last_hidden_state[:, 0]
+    if pooler_type == "avg":
+        return masked_mean(outputs.last_hidden_state, attention_mask)
+    hidden = outputs.hidden_states
+    if pooler_type == "avg_first_last":
+        return masked_mean((hidden[1] + hidden[-1]) / 2, attention_mask)
+    if pooler_type == "avg_top2":
+        return masked_mean((hidden[-1] + hidden[-2]) / 2, attention_mask)
+    raise ValueError(f"unknown pooler_type {pooler_type!r}; choose one of {', '.join(POOLERS)}")
+
+
+def _without_pooling_layer(model_class) -> dict:
+    # BERT-like encoders carry a pretraining pooler that SimCSE never uses; leaving it in makes
+    # DistributedDataParallel fail on parameters without gradients.
+    params = inspect.signature(model_class.__init__).parameters
+    return {"add_pooling_layer": False} if "add_pooling_layer" in params else {}
+
+
+def _load_error(name: str, err: Exception) -> ModelLoadError:
+    where = "a local folder" if os.path.isdir(name) else "a hub name or local folder"
+    return ModelLoadError(
+        f"could not load the encoder '{name}' ({where}): {err}\n"
+        "If it is a hub name, this machine must reach the Hugging Face hub (or have it cached); "
+        "otherwise pass a local folder that holds config.json, the weights and the tokenizer.")
+
+
+def load_tokenizer(name_or_path: str, trust_remote_code: bool = False):
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as err:
+        raise _load_error(name_or_path, err) from None
+
+
+def load_backbone(name_or_path: str, *, with_mlm_head: bool = False, random_init: bool = False,
+                  trust_remote_code: bool = False) -> nn.Module:
+    """Load (or build, with random_init) the encoder, optionally with its masked-LM head."""
+    auto = AutoModelForMaskedLM if with_mlm_head else AutoModel
+    try:
+        config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+        model_class = auto._model_mapping[type(config)] if type(config) in auto._model_mapping else None
+        extra = _without_pooling_layer(model_class) if model_class is not None and not with_mlm_head else {}
+        if random_init:
+            return auto.from_config(config, trust_remote_code=trust_remote_code, **extra)
+        return auto.from_pretrained(name_or_path, config=config, trust_remote_code=trust_remote_code, **extra)
+    except (OSError, ValueError) as err:
+        raise _load_error(name_or_path, err) from None
+
+
+class SimCSEModel(nn.Module):
+    """Encoder + pooler (+ MLP head for ``cls``) + optional MLM head for the auxiliary loss.
+
+    ``forward`` is the training pass: it takes token ids of shape [B, V, L] (V = 1 for unsupervised
+    data, 2 or 3 for supervised pairs/triplets) and returns embeddings of shape [V', B, H]. For V = 1
+    the batch is stacked with itself and encoded in one pass of 2B rows, so dropout draws an
+    independent mask for every example and both views: the two views of a sentence are its
+    positive pair. ``embed`` is the inference pass (the head is skipped with ``mlp_only_train``).
+    """
+
+    def __init__(self, backbone: nn.Module, pooler_type: str = "cls", mlp_only_train: bool = False):
+        super().__init__()
+        if pooler_type not in POOLERS:
+            raise ValueError(f"unknown pooler_type {pooler_type!r}; choose one of {', '.join(POOLERS)}")
+        self.backbone = backbone
+        self.pooler_type = pooler_type
+        self.mlp_only_train = mlp_only_train
+        self.mlp = MLPHead(self.encoder.config.hidden_size) if pooler_type == "cls" else None
+
+    @property
+    def encoder(self) -> nn.Module:
+        """The bare transformer (the backbone itself, or the body of a masked-LM backbone)."""
+        return self.backbone.base_model
+
+    @property
+    def has_mlm_head(self) -> bool:
+        return self.backbone is not self.backbone.base_model
+
+    @property
+    def embedding_uses_mlp(self) -> bool:
+        return self.mlp is not None and not self.mlp_only_train
+
+    def _pooled(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
+        kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        outputs = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                               output_hidden_states=self.pooler_type in HIDDEN_STATE_POOLERS,
+                               return_dict=True, **kwargs)
+        return pool(self.pooler_type, outputs, attention_mask)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None,
+                mlm_input_ids: torch.Tensor | None = None,
+                mlm_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Training pass. Returns {"embeddings": [V', B, H]} and, given MLM inputs, {"mlm_loss"}."""
+        batch_size, num_views, length = input_ids.shape
+        if num_views == 1:  # unsupervised: each sentence twice, in one forward pass
+            num_views = 2
+            input_ids, attention_mask = input_ids.expand(-1, 2, -1), attention_mask.expand(-1, 2, -1)
+            if token_type_ids is not None:
+                token_type_ids = token_type_ids.expand(-1, 2, -1)
+
+        def rows(t):  # [B, V, L] -> [V*B, L], view-major so that row v*B + i is view v of example i
+            return t.transpose(0, 1).reshape(num_views * batch_size, length)
+
+        pooled = self._pooled(rows(input_ids), rows(attention_mask),
+                              rows(token_type_ids) if token_type_ids is not None else None)
+        if self.mlp is not None:
+            pooled = self.mlp(pooled)
+        out = {"embeddings": pooled.view(num_views, batch_size, -1)}
+        if mlm_input_ids is not None:
+            if not self.has_mlm_head:
+                raise RuntimeError("MLM inputs given, but the model was built without an MLM head (do_mlm)")
+            mlm_out = self.backbone(input_ids=mlm_input_ids.flatten(0, 1),
+                                    attention_mask=attention_mask[:, : mlm_input_ids.shape[1]].flatten(0, 1),
+                                    labels=mlm_labels.flatten(0, 1), return_dict=True)
+            # No position chosen (possible for a tiny batch) gives a NaN mean; count it as 0 instead.
+            out["mlm_loss"] = mlm_out.loss if (mlm_labels != IGNORE_INDEX).any() else mlm_out.logits.sum() * 0
+        return out
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+              token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Sentence embeddings [N, H] as used after training (head only when it is kept)."""
+        pooled = self._pooled(input_ids, attention_mask, token_type_ids)
+        return self.mlp(pooled) if self.embedding_uses_mlp else pooled
+
+    # --- saving and loading -------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path, tokenizer=None, extra: dict | None = None) -> None:
+        """Write a folder that ``AutoModel`` and ``SimCSEModel.from_pretrained`` both load."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.encoder.save_pretrained(directory)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(directory)
+        if self.mlp is not None:
+            save_file({k: v.detach().contiguous().cpu() for k, v in self.mlp.state_dict().items()},
+                      directory / HEAD_WEIGHTS_NAME)
+        record = {"pooler_type": self.pooler_type, "mlp_only_train": self.mlp_only_train,
+                  "embedding": self.describe_embedding(), **(extra or {})}
+        (directory / SIMCSE_CONFIG_NAME).write_text(json.dumps(record, indent=2) + "\n")
+
+    def describe_embedding(self) -> str:
+        if self.pooler_type == "cls":
+            return "CLS state through the MLP head" if self.embedding_uses_mlp else \
+                "CLS state (the MLP head was used in training only)"
+        return {"cls_before_pooler": "CLS state", "avg": "mean of last-layer token states",
+                "avg_first_last": "mean of first- and last-layer token states",
+                "avg_top2": "mean of the last two layers' token states"}[self.pooler_type]
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, pooler_type: str | None = None, *,
+                        mlp_only_train: bool | None = None, with_mlm_head: bool = False,
+                        random_init: bool = False, trust_remote_code: bool = False) -> "SimCSEModel":
+        """Load a simcse-mini model folder, or start from any Hugging Face encoder.
+
+        For a simcse-mini folder the recorded pooler is used unless ``pooler_type`` overrides it.
+        For a plain encoder the pooler defaults to ``cls`` (a fresh MLP head, as SimCSE starts).
+        """
+        record = {}
+        local = Path(name_or_path)
+        if (local / SIMCSE_CONFIG_NAME).is_file():
+            record = json.loads((local / SIMCSE_CONFIG_NAME).read_text())
+        backbone = load_backbone(name_or_path, with_mlm_head=with_mlm_head, random_init=random_init,
+                                 trust_remote_code=trust_remote_code)
+        pooler = pooler_type or record.get("pooler_type", "cls")
+        keep_mlp_flag = mlp_only_train if mlp_only_train is not None else record.get("mlp_only_train", False)
+        model = cls(backbone, pooler_type=pooler, mlp_only_train=keep_mlp_flag and pooler == "cls")
+        head_file = local / HEAD_WEIGHTS_NAME
+        if model.mlp is not None and head_file.is_file():
+            model.mlp.load_state_dict(load_file(head_file))
+        return model
+
