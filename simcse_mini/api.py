@@ -1,4 +1,4 @@
-"""The Python API: load a sentence encoder, embed sentences, compare them, search a corpus.
+"""The Python API: load a sentence encoder, embed sentences, compare them, search a corpus, export.
 
     from simcse_mini import SimCSE
     model = SimCSE.from_pretrained("runs/unsup-bert")       # run folder, model folder or hub name
@@ -6,6 +6,7 @@
     model.similarity("A man plays a guitar.", ["Someone makes music.", "A dog runs."])  # cosine [1, 2]
     model.build_index(corpus)
     model.search("Who is making music?", top_k=5)           # [{"corpus_id", "score", "sentence"}, ...]
+    model.export("exported/", format="sentence-transformers")
 
 What a path holds and which pooler it gets is decided in ``checkpoints.py``. The model runs on
 CPU or GPU (``device``); under ``accelerate launch`` or ``torchrun`` each process takes its own
@@ -134,3 +135,8 @@ class SimCSE:
                  for s, i in zip(row_scores, row_ids) if threshold is None or s >= threshold]
                 for row_scores, row_ids in zip(scores.tolist(), ids.tolist())]
         return hits[0] if single else hits
+
+    def export(self, out_dir: str | Path, format: str = "sentence-transformers") -> Path:
+        """Write the model as a sentence-transformers or plain Hugging Face folder (see ``export.py``)."""
+        from .export import export
+        return export(self, out_dir, format)
