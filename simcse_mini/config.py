@@ -27,6 +27,23 @@ class ConfigError(ValueError):
     """A configuration problem, with a message meant for the user."""
 
 
+BUILTIN_PREFIX = "builtin:"
+BUILTIN_DIR = Path(__file__).parent / "demo"
+PATH_FIELDS = ("model_name_or_path", "train_file", "eval_file")
+
+
+def resolve_builtin(value: str | None) -> str | None:
+    """``builtin:NAME`` names a file or folder shipped inside the package (the offline demo's
+    corpus, evaluation pairs and tiny encoder), wherever the package is installed."""
+    if value is None or not value.startswith(BUILTIN_PREFIX):
+        return value
+    path = BUILTIN_DIR / value[len(BUILTIN_PREFIX):]
+    if not path.exists():
+        shipped = ", ".join(sorted(BUILTIN_PREFIX + p.name for p in BUILTIN_DIR.iterdir())) if BUILTIN_DIR.is_dir() else "none"
+        raise ConfigError(f"{value}: no such built-in file; shipped: {shipped}")
+    return str(path)
+
+
 def _opt(default: Any, help: str, **kwargs) -> Any:
     return field(default=default, metadata={"help": help}, **kwargs)
 
@@ -98,6 +115,8 @@ class TrainConfig:
         None, "Continue a run: 'latest' (newest checkpoint in output_dir) or a checkpoint folder.")
 
     def __post_init__(self) -> None:
+        for key in PATH_FIELDS:
+            setattr(self, key, resolve_builtin(getattr(self, key)))
         self.validate()
 
     def validate(self) -> None:

@@ -65,6 +65,8 @@ class RunError(RuntimeError):
 
 def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     """Train as ``cfg`` says; return the run summary (also written to ``summary.json``)."""
+    if cfg.mixed_precision == "fp16" and not torch.cuda.is_available():
+        raise RunError("mixed_precision fp16 needs a GPU; on the CPU use bf16")
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
                               dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
     out_dir = Path(cfg.output_dir)
