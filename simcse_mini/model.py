@@ -152,6 +152,7 @@ class SimCSEModel(nn.Module):
                 mlm_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Training pass. Returns {"embeddings": [V', B, H]} and, given MLM inputs, {"mlm_loss"}."""
         batch_size, num_views, length = input_ids.shape
+        sentence_mask = attention_mask  # one row per sentence, before the unsupervised duplication
         if num_views == 1:  # unsupervised: each sentence twice, in one forward pass
             num_views = 2
             input_ids, attention_mask = input_ids.expand(-1, 2, -1), attention_mask.expand(-1, 2, -1)
@@ -170,7 +171,7 @@ class SimCSEModel(nn.Module):
             if not self.has_mlm_head:
                 raise RuntimeError("MLM inputs given, but the model was built without an MLM head (do_mlm)")
             mlm_out = self.backbone(input_ids=mlm_input_ids.flatten(0, 1),
-                                    attention_mask=attention_mask[:, : mlm_input_ids.shape[1]].flatten(0, 1),
+                                    attention_mask=sentence_mask.flatten(0, 1),
                                     labels=mlm_labels.flatten(0, 1), return_dict=True)
             # No position chosen (possible for a tiny batch) gives a NaN mean; count it as 0 instead.
             out["mlm_loss"] = mlm_out.loss if (mlm_labels != IGNORE_INDEX).any() else mlm_out.logits.sum() * 0
