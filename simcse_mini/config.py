@@ -21,6 +21,7 @@ import yaml
 POOLERS = ("cls", "cls_before_pooler", "avg", "avg_first_last", "avg_top2")
 OBJECTIVES = ("unsup", "sup")
 MIXED_PRECISION = ("no", "bf16", "fp16")
+DROPOUT_MASK_MODES = ("independent", "shared_across_batch", "shared_across_views", "off")
 
 
 class ConfigError(ValueError):
@@ -69,6 +70,10 @@ class TrainConfig:
     do_mlm: bool = _opt(False, "Add the masked-language-modelling auxiliary loss.")
     mlm_weight: float = _opt(0.1, "Weight of the auxiliary MLM loss.")
     mlm_probability: float = _opt(0.15, "Fraction of tokens masked for the auxiliary MLM loss.")
+    dropout_mask: str = _opt(
+        "independent", "Unsupervised only: how the encoder's dropout masks are drawn. independent (each "
+        "example and view its own mask: SimCSE), shared_across_batch (one mask per view for the whole batch), "
+        "shared_across_views (each example's two views share a mask), off (no dropout).")
     max_seq_length: int = _opt(32, "Sentences are truncated to this many tokens.")
     trust_remote_code: bool = _opt(
         False, "Allow model code from the hub to run (only for models you trust).")
@@ -130,6 +135,10 @@ class TrainConfig:
             bad("pooler_type", f"unknown pooler; choose one of {', '.join(POOLERS)}")
         if self.objective not in OBJECTIVES:
             bad("objective", f"choose one of {', '.join(OBJECTIVES)}")
+        if self.dropout_mask not in DROPOUT_MASK_MODES:
+            bad("dropout_mask", f"choose one of {', '.join(DROPOUT_MASK_MODES)}")
+        if self.dropout_mask != "independent" and self.objective != "unsup":
+            bad("dropout_mask", "mask modes other than independent apply to unsupervised training only")
         if self.mixed_precision not in MIXED_PRECISION:
             bad("mixed_precision", f"choose one of {', '.join(MIXED_PRECISION)}")
         from transformers import SchedulerType

@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -27,6 +28,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer
 
 from .config import POOLERS
+from .dropout import install_mask_control
 from .losses.mlm import IGNORE_INDEX
 
 SIMCSE_CONFIG_NAME = "simcse_config.json"
@@ -117,7 +119,8 @@ class SimCSEModel(nn.Module):
     positive pair. ``embed`` is the inference pass (the head is skipped with ``mlp_only_train``).
     """
 
-    def __init__(self, backbone: nn.Module, pooler_type: str = "cls", mlp_only_train: bool = False):
+    def __init__(self, backbone: nn.Module, pooler_type: str = "cls", mlp_only_train: bool = False,
+                 dropout_mask: str = "independent"):
         super().__init__()
         if pooler_type not in POOLERS:
             raise ValueError(f"unknown pooler_type {pooler_type!r}; choose one of {', '.join(POOLERS)}")
@@ -125,6 +128,8 @@ class SimCSEModel(nn.Module):
         self.pooler_type = pooler_type
         self.mlp_only_train = mlp_only_train
         self.mlp = MLPHead(self.encoder.config.hidden_size) if pooler_type == "cls" else None
+        # PyTorch's own dropout already draws independent masks; other modes need the control.
+        self.mask_control = install_mask_control(self.encoder, dropout_mask) if dropout_mask != "independent" else None
 
     @property
     def encoder(self) -> nn.Module:
@@ -162,8 +167,9 @@ class SimCSEModel(nn.Module):
         def rows(t):  # [B, V, L] -> [V*B, L], view-major so that row v*B + i is view v of example i
             return t.transpose(0, 1).reshape(num_views * batch_size, length)
 
-        pooled = self._pooled(rows(input_ids), rows(attention_mask),
-                              rows(token_type_ids) if token_type_ids is not None else None)
+        with self.mask_control.views(num_views, batch_size) if self.mask_control else nullcontext():
+            pooled = self._pooled(rows(input_ids), rows(attention_mask),
+                                  rows(token_type_ids) if token_type_ids is not None else None)
         if self.mlp is not None:
             pooled = self.mlp(pooled)
         out = {"embeddings": pooled.view(num_views, batch_size, -1)}
@@ -209,7 +215,8 @@ class SimCSEModel(nn.Module):
     @classmethod
     def from_pretrained(cls, name_or_path: str, pooler_type: str | None = None, *,
                         mlp_only_train: bool | None = None, with_mlm_head: bool = False,
-                        random_init: bool = False, trust_remote_code: bool = False) -> "SimCSEModel":
+                        random_init: bool = False, trust_remote_code: bool = False,
+                        dropout_mask: str = "independent") -> "SimCSEModel":
         """Load a simcse-mini model folder, or start from any Hugging Face encoder.
 
         For a simcse-mini folder the recorded pooler is used unless ``pooler_type`` overrides it.
@@ -223,7 +230,8 @@ class SimCSEModel(nn.Module):
                                  trust_remote_code=trust_remote_code)
         pooler = pooler_type or record.get("pooler_type", "cls")
         keep_mlp_flag = mlp_only_train if mlp_only_train is not None else record.get("mlp_only_train", False)
-        model = cls(backbone, pooler_type=pooler, mlp_only_train=keep_mlp_flag and pooler == "cls")
+        model = cls(backbone, pooler_type=pooler, mlp_only_train=keep_mlp_flag and pooler == "cls",
+                    dropout_mask=dropout_mask)
         head_file = local / HEAD_WEIGHTS_NAME
         if model.mlp is not None and head_file.is_file():
             model.mlp.load_state_dict(load_file(head_file))

@@ -78,7 +78,8 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     tokenizer = load_tokenizer(cfg.model_name_or_path, cfg.trust_remote_code)
     model = SimCSEModel.from_pretrained(
         cfg.model_name_or_path, cfg.pooler_type, mlp_only_train=cfg.mlp_only_train,
-        with_mlm_head=cfg.do_mlm, random_init=cfg.random_init, trust_remote_code=cfg.trust_remote_code)
+        with_mlm_head=cfg.do_mlm, random_init=cfg.random_init, trust_remote_code=cfg.trust_remote_code,
+        dropout_mask=cfg.dropout_mask)
     with accelerator.main_process_first():
         dataset = build_train_dataset(cfg, tokenizer)
     global_batch = cfg.per_device_train_batch_size * accelerator.num_processes
