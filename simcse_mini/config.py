@@ -91,6 +91,11 @@ class TrainConfig:
         False, "Allow training into a non-empty output_dir (otherwise refused, to protect earlier runs).")
     per_device_train_batch_size: int = _opt(
         64, "Sentences (or triplets) per process and step; the other sentences are the negatives.")
+    grad_cache: bool = _opt(
+        False, "Cached contrastive step (GradCache): embed the batch in chunks of mini_batch_size without "
+        "gradients, then re-embed each chunk with the same dropout masks to backpropagate. Same gradients, "
+        "memory of one chunk, about one extra forward pass of time.")
+    mini_batch_size: int = _opt(32, "With grad_cache: examples per chunk.")
     learning_rate: float = _opt(3e-5, "Peak learning rate of AdamW.")
     weight_decay: float = _opt(0.0, "AdamW weight decay (not applied to biases and LayerNorm weights).")
     num_train_epochs: int = _opt(1, "Passes over the training data (ignored when max_steps > 0).")
@@ -153,6 +158,10 @@ class TrainConfig:
             bad("per_device_train_batch_size", "contrastive learning needs at least 2 examples per batch")
         if self.max_seq_length < 2:
             bad("max_seq_length", "must leave room for the special tokens and one word (>= 2)")
+        if self.grad_cache and self.do_mlm:
+            bad("grad_cache", "is not supported together with do_mlm")
+        if self.mini_batch_size < 1:
+            bad("mini_batch_size", "must be >= 1")
         if self.learning_rate <= 0:
             bad("learning_rate", "must be > 0")
         if not 0 < self.mlm_probability < 1:

@@ -36,6 +36,7 @@ from transformers import get_scheduler
 from .config import TrainConfig
 from .data import ContrastiveCollator, DataError, build_train_dataset
 from .encoding import encode
+from .grad_cache import cached_backward
 from .losses import InfoNCELoss, mask_tokens
 from .model import SimCSEModel, load_tokenizer
 
@@ -153,8 +154,11 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
         loader.set_epoch(epoch)
         batches = accelerator.skip_first_batches(loader, skip) if skip else loader
         for batch in batches:
-            loss = compute_loss(model, loss_fn, batch, cfg, mlm_tokens)
-            accelerator.backward(loss)
+            if cfg.grad_cache:
+                loss = cached_backward(model, loss_fn, batch, cfg.mini_batch_size, accelerator)
+            else:
+                loss = compute_loss(model, loss_fn, batch, cfg, mlm_tokens)
+                accelerator.backward(loss)
             grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm) \
                 if cfg.max_grad_norm > 0 else None
             optimizer.step()
