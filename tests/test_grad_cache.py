@@ -66,7 +66,8 @@ def test_trainer_with_grad_cache_matches_plain_training_without_dropout(tmp_path
     for name, extra in (("plain", {}), ("cached", {"grad_cache": True, "mini_batch_size": 5})):
         cfg = load_config(None, {"model_name_or_path": str(encoder), "train_file": str(corpus_file),
                                  "output_dir": str(tmp_path / name), "per_device_train_batch_size": 16,
-                                 "learning_rate": 1e-3, "max_steps": 3, "save_steps": 0, **extra})
+                                 "learning_rate": 1e-4, "max_steps": 3, "save_steps": 0, "pooler_type": "avg",
+                                 **extra})
         finals.append(load_file(train(cfg)["final_model"] + "/model.safetensors"))
-    for key, tensor in finals[0].items():
-        torch.testing.assert_close(finals[1][key], tensor, atol=1e-5, rtol=1e-4, msg=key)
+    for key, tensor in finals[0].items():  # Adam's normalised steps carry float rounding up to ~lr * 1e-2
+        torch.testing.assert_close(finals[1][key], tensor, atol=2e-6, rtol=1e-4, msg=key)
