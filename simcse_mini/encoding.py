@@ -38,8 +38,9 @@ def encode(model: SimCSEModel, tokenizer, sentences: list[str], batch_size: int 
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     device = next(model.parameters()).device
-    token_ids = tokenizer(list(sentences), truncation=True, add_special_tokens=True,
-                          max_length=max_length or default_max_length(model, tokenizer))["input_ids"]
+    sentences = list(sentences)
+    max_length = max_length or default_max_length(model, tokenizer)
+    token_ids = tokenizer(sentences, truncation=True, max_length=max_length)["input_ids"] if sentences else []
     order = sorted(range(len(token_ids)), key=lambda i: -len(token_ids[i]))
     batches = [order[start: start + batch_size] for start in range(0, len(order), batch_size)]
     rank, world_size = world() if distributed else (0, 1)

@@ -45,6 +45,7 @@ def test_one_string_gives_one_vector(model):
     np.testing.assert_allclose(one, model.encode(["a dog runs in the park"])[0], atol=1e-6)
     tensor = model.encode(["a dog runs", "red ball"], convert_to="torch")
     assert isinstance(tensor, torch.Tensor) and tensor.dtype == torch.float32 and tensor.shape == (2, model.dimension)
+    assert model.encode([]).shape == (0, model.dimension)
     with pytest.raises(ValueError, match="convert_to"):
         model.encode("a dog", convert_to="list")
 
