@@ -94,7 +94,7 @@ def write_sentence_transformers(model: SimCSE, out: Path) -> None:
              f"model = SentenceTransformer({str(out)!r})\n"
              "embeddings = model.encode([\"A man is playing a guitar.\", \"Someone makes music.\"])\n"
              "print(model.similarity(embeddings, embeddings))")
-    (out / "README.md").write_text(model_card(model, "sentence-transformers", usage))
+    (out / "README.md").write_text(model_card(model, out.name, "sentence-transformers", usage))
 
 
 def write_huggingface(model: SimCSE, out: Path) -> None:
@@ -119,16 +119,17 @@ def write_huggingface(model: SimCSE, out: Path) -> None:
              f"with torch.inference_mode():\n    outputs = model(**batch{hidden_states})\n"
              f"{HF_POOLING_CODE[pooler]}\n"
              "similarity = torch.nn.functional.cosine_similarity(embeddings[0], embeddings[1], dim=0)")
-    (out / "README.md").write_text(model_card(model, "transformers", usage))
+    (out / "README.md").write_text(model_card(model, out.name, "transformers", usage))
 
 
-def model_card(model: SimCSE, library: str, usage: str) -> str:
+def model_card(model: SimCSE, title: str, library: str, usage: str) -> str:
     """A short README: what the embedding is, how the model was trained, how to use it."""
     training = model.record.get("training")
     if training:
         views = "two dropout views of each sentence" if training.get("objective") == "unsup" else \
             "(sentence, entailment[, contradiction]) triplets"
-        recipe = (f"{training.get('objective')} SimCSE (contrastive, {views}) from "
+        start = "random weights shaped like" if training.get("random_init") else "pretrained"
+        recipe = (f"{training.get('objective')} SimCSE (contrastive, {views}) from {start} "
                   f"`{training.get('model_name_or_path')}` on `{training.get('train_file')}`: "
                   f"{model.record.get('step')} steps, batch {training.get('per_device_train_batch_size')} per "
                   f"device, learning rate {training.get('learning_rate')}, temperature {training.get('temp')}, "
@@ -139,7 +140,7 @@ def model_card(model: SimCSE, library: str, usage: str) -> str:
     simcse = model.model
     return (f"---\nlibrary_name: {library}\npipeline_tag: sentence-similarity\ntags:\n- simcse\n"
             "- sentence-embeddings\n---\n\n"
-            f"# {Path(model.name).name or model.name}\n\n"
+            f"# {title}\n\n"
             "Sentence embeddings made with simcse-mini (SimCSE: contrastive learning of sentence embeddings).\n\n"
             f"- **Embedding**: {simcse.describe_embedding()} (simcse-mini pooler `{simcse.embedding_pooler_type}`), "
             f"{model.dimension} dimensions; compare embeddings by cosine similarity.\n"

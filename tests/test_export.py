@@ -73,7 +73,9 @@ def test_huggingface_export_is_a_plain_automodel_folder(encoder, tmp_path, poole
     reloaded = SimCSE.from_pretrained(out, device="cpu")  # config.json records the pooler
     np.testing.assert_allclose(reloaded.encode(sentences), model.encode(sentences), atol=1e-5)
     card = (out / "README.md").read_text()
-    assert f"pooler `{pooler}`" in card and "unsup SimCSE" in card and "bert-base-uncased" in card and "8 steps" in card
+    assert card.startswith("---\nlibrary_name: transformers") and "# hf\n" in card
+    for fact in (f"pooler `{pooler}`", "unsup SimCSE", "from pretrained `bert-base-uncased`", "8 steps"):
+        assert fact in card
 
 
 def test_export_refuses_a_folder_in_use(encoder, tmp_path):
