@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 RUN_MODEL_FOLDERS = ("best", "final")  # in order of preference
 CONFIG_POOLER_KEY = "simcse_pooler_type"
 SENTENCE_TRANSFORMERS_POOLERS = {"cls": "cls_before_pooler", "mean": "avg"}
-SENTENCE_TRANSFORMERS_PASSIVE_MODULES = ("Transformer", "Pooling", "Normalize")
+# Modules simcse-mini reproduces (Normalize: encode returns unit vectors by default).
+SENTENCE_TRANSFORMERS_REPRODUCED = ("Transformer", "Pooling", "Normalize")
 
 
 @dataclass
@@ -112,7 +113,7 @@ def sentence_transformers_settings(name_or_path: str) -> tuple[str | None, int |
              for module in json.loads(Path(modules_file).read_text())}
     pooling_file = find_model_file(name_or_path, f"{kinds['Pooling']}/config.json") if "Pooling" in kinds else None
     parts = [_pooling_mode(json.loads(Path(pooling_file).read_text())) if pooling_file else "no pooling"]
-    parts += [kind for kind in kinds if kind not in SENTENCE_TRANSFORMERS_PASSIVE_MODULES]
+    parts += [kind for kind in kinds if kind not in SENTENCE_TRANSFORMERS_REPRODUCED]
     settings_file = find_model_file(name_or_path, "sentence_bert_config.json")
     settings = json.loads(Path(settings_file).read_text()) if settings_file else {}
     return "+".join(parts), settings.get("max_seq_length")
