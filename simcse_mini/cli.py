@@ -1,9 +1,4 @@
-"""``simcse-mini`` command line.
-
-    simcse-mini train --config X.yaml [--key value ...]
-    simcse-mini encode --model M --input sentences.txt --output embeddings.npy
-    simcse-mini search --model M --corpus corpus.txt --query "..."
-    simcse-mini export --model M --format sentence-transformers OUT
+"""``simcse-mini`` command line: ``simcse-mini train --config X.yaml [--key value ...]``.
 
 Also runs as ``python -m simcse_mini ...`` and ``accelerate launch -m simcse_mini train ...``.
 """
@@ -66,6 +61,8 @@ def describe_run(summary: dict) -> str:
 
 # --- encode, search, export ---------------------------------------------------------------------
 def _add_embedding_commands(commands) -> None:
+    """``encode --model M --input sentences.txt --output embeddings.npy``, ``search --model M
+    --corpus corpus.txt --query "..."`` and ``export --model M --format sentence-transformers OUT``."""
     from .config import POOLERS
     from .encoding import PRECISIONS
     from .export import FORMATS
