@@ -13,11 +13,11 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def default_max_length(model: SimCSEModel, tokenizer) -> int:
-    """The longest input the encoder takes: the tokenizer's limit, else the position table's size."""
-    limit = tokenizer.model_max_length
-    if limit > 100_000:  # tokenizers without a recorded limit report a huge sentinel
-        limit = model.encoder.config.max_position_embeddings
-    return limit
+    """The longest input the encoder takes: the smaller of the tokenizer's limit and the size of the
+    position table (a tokenizer borrowed from a larger model may allow more than the encoder has)."""
+    limits = [tokenizer.model_max_length, getattr(model.encoder.config, "max_position_embeddings", None)]
+    # Tokenizers without a recorded limit report a huge sentinel; 512 when neither says anything.
+    return min((limit for limit in limits if limit is not None and limit < 100_000), default=512)
 
 
 @torch.inference_mode()
@@ -26,10 +26,11 @@ def encode(model: SimCSEModel, tokenizer, sentences: list[str], batch_size: int 
            precision: str = "fp32", distributed: bool = False) -> torch.Tensor:
     """Embed ``sentences`` and return a float32 [N, H] tensor on the CPU, rows in input order.
 
-    Sentences are tokenized once and sorted by token count, so every batch is padded only to its
-    own longest sentence; the model runs in eval mode (no dropout) and is put back in the mode it
-    was in. ``precision="bf16"`` runs the encoder under bfloat16 autocast (much faster on CPUs with
-    AMX or AVX512-BF16 and on recent GPUs); the returned embeddings are float32 either way.
+    Sentences are truncated to ``max_length`` tokens (by default, and at most, the model's limit),
+    tokenized once and sorted by token count, so every batch is padded only to its own longest
+    sentence; the model runs in eval mode (no dropout) and is put back in the mode it was in.
+    ``precision="bf16"`` runs the encoder under bfloat16 autocast (much faster on CPUs with AMX or
+    AVX512-BF16 and on recent GPUs); the returned embeddings are float32 either way.
 
     With ``distributed`` and several processes (``accelerate launch``, ``torchrun``), every process
     must call this with the same sentences: each encodes every world-size-th batch on its own
@@ -39,7 +40,8 @@ def encode(model: SimCSEModel, tokenizer, sentences: list[str], batch_size: int 
         raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     device = next(model.parameters()).device
     sentences = list(sentences)
-    max_length = max_length or default_max_length(model, tokenizer)
+    limit = default_max_length(model, tokenizer)
+    max_length = min(max_length, limit) if max_length else limit
     token_ids = tokenizer(sentences, truncation=True, max_length=max_length)["input_ids"] if sentences else []
     order = sorted(range(len(token_ids)), key=lambda i: -len(token_ids[i]))
     batches = [order[start: start + batch_size] for start in range(0, len(order), batch_size)]

@@ -50,6 +50,17 @@ def test_one_string_gives_one_vector(model):
         model.encode("a dog", convert_to="list")
 
 
+def test_inputs_are_cut_to_what_the_encoder_takes(model):
+    # A tokenizer borrowed from a larger model allows 512 tokens; the encoder has 64 positions.
+    tokenizer = load_tokenizer(model.name)
+    tokenizer.model_max_length = 512
+    borrowed = SimCSE(model.model, tokenizer, "cpu")
+    assert borrowed.max_length == 64
+    long_sentence = " ".join(["dog"] * 100)
+    np.testing.assert_allclose(borrowed.encode(long_sentence, max_length=1000), borrowed.encode(long_sentence))
+    assert not np.allclose(borrowed.encode(long_sentence, max_length=8), borrowed.encode(long_sentence))
+
+
 def test_normalize(model):
     sentences = varied_sentences(8)
     unit = model.encode(sentences)
