@@ -21,6 +21,7 @@ import yaml
 POOLERS = ("cls", "cls_before_pooler", "avg", "avg_first_last", "avg_top2")
 OBJECTIVES = ("unsup", "sup")
 MIXED_PRECISION = ("no", "bf16", "fp16")
+ENCODING_ERRORS = ("strict", "replace", "ignore")
 
 
 class ConfigError(ValueError):
@@ -61,7 +62,27 @@ class TrainConfig:
         "unsup", "unsup: one sentence per example, two dropout views are the positive pair. "
         "sup: (sent0, sent1[, hard_neg]) triplets or pairs.")
     train_file: Optional[str] = _opt(
-        None, "Training data: .txt (one sentence a line), .csv/.tsv, .jsonl/.json or .parquet.")
+        None, "Training data: a .txt (one sentence a line), .csv/.tsv, .jsonl/.json or .parquet file, or a "
+        "folder of such files (all of one type). Give train_file or dataset_name.")
+    dataset_name: Optional[str] = _opt(
+        None, "Train on a Hugging Face hub dataset instead of train_file (needs network access, or a copy "
+        "in the datasets cache).")
+    dataset_config_name: Optional[str] = _opt(None, "The hub dataset's configuration (subset), if it has several.")
+    dataset_split: str = _opt("train", "Split of the hub dataset to train on; slices such as train[:10%] work too.")
+    text_column: str = _opt("text", "unsup: the column holding the sentences (a .txt file's lines are 'text').")
+    sent0_column: str = _opt("sent0", "sup: the column of anchor sentences.")
+    sent1_column: str = _opt("sent1", "sup: the column of positives (sentences meaning the same as the anchor).")
+    hard_neg_column: Optional[str] = _opt(
+        "hard_neg", "sup: the column of hard negatives, used when the data has it (otherwise training is on "
+        "(sent0, sent1) pairs); none: ignore it.")
+    preprocessing_num_workers: Optional[int] = _opt(
+        None, "Processes that tokenize the data (Dataset.map num_proc); none: tokenize in the main process.")
+    strict: bool = _opt(
+        False, "Stop with an error at a row with an empty required field instead of dropping such rows "
+        "(blank lines of .txt files are always dropped).")
+    encoding_errors: str = _opt(
+        "strict", "Bytes that are not valid UTF-8 in .txt/.csv/.tsv files: strict (stop and say where), "
+        "replace (with U+FFFD) or ignore (leave them out).")
 
     # --- optimisation ------------------------------------------------------------------------
     output_dir: str = _opt("runs/simcse", "Where the run writes its config, logs, checkpoints and models.")
@@ -146,6 +167,19 @@ class TrainConfig:
             bad("max_grad_norm", "must be >= 0")
         if self.mlm_weight < 0:
             bad("mlm_weight", "must be >= 0")
+        if self.train_file and self.dataset_name:
+            bad("dataset_name", "give either train_file or dataset_name, not both")
+        if self.dataset_config_name and not self.dataset_name:
+            bad("dataset_config_name", "only applies with dataset_name")
+        for key in ("dataset_split", "text_column", "sent0_column", "sent1_column"):
+            if not getattr(self, key):
+                bad(key, "must not be empty")
+        if self.sent0_column in (self.sent1_column, self.hard_neg_column) or self.sent1_column == self.hard_neg_column:
+            bad("sent0_column", "sent0_column, sent1_column and hard_neg_column must name different columns")
+        if self.preprocessing_num_workers is not None and self.preprocessing_num_workers < 1:
+            bad("preprocessing_num_workers", "must be >= 1 (or none)")
+        if self.encoding_errors not in ENCODING_ERRORS:
+            bad("encoding_errors", f"choose one of {', '.join(ENCODING_ERRORS)}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

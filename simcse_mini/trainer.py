@@ -27,14 +27,13 @@ from typing import Callable
 
 import numpy as np
 import torch
-from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate import Accelerator
 from accelerate.utils import set_seed
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from .config import TrainConfig
-from .data import ContrastiveCollator, DataError, build_train_dataset
+from .data import build_train_dataset, build_train_loader, loader_config
 from .encoding import encode
 from .losses import InfoNCELoss, mask_tokens
 from .model import SimCSEModel, load_tokenizer
@@ -66,7 +65,7 @@ class RunError(RuntimeError):
 def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     """Train as ``cfg`` says; return the run summary (also written to ``summary.json``)."""
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
-                              dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
+                              dataloader_config=loader_config(cfg))
     out_dir = Path(cfg.output_dir)
     resume_dir = _prepare_output_dir(cfg, out_dir) if accelerator.is_main_process else None
     accelerator.wait_for_everyone()
@@ -80,15 +79,7 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     with accelerator.main_process_first():
         dataset = build_train_dataset(cfg, tokenizer)
     global_batch = cfg.per_device_train_batch_size * accelerator.num_processes
-    if len(dataset) < global_batch:
-        raise DataError(f"{cfg.train_file}: {len(dataset)} usable examples, fewer than one batch of "
-                        f"{global_batch} ({cfg.per_device_train_batch_size} per process x "
-                        f"{accelerator.num_processes} processes); lower per_device_train_batch_size")
-    # Every batch is full (drop_last): a short batch would have fewer negatives, and processes
-    # gathering embeddings must hold batches of the same size.
-    loader = DataLoader(dataset, batch_size=cfg.per_device_train_batch_size, shuffle=True, drop_last=True,
-                        collate_fn=ContrastiveCollator(tokenizer.pad_token_id),
-                        generator=torch.Generator().manual_seed(cfg.seed))
+    loader = build_train_loader(cfg, dataset, tokenizer.pad_token_id, accelerator.num_processes)
 
     decays = {True: [], False: []}  # biases and normalisation weights are not decayed
     for name, param in model.named_parameters():
