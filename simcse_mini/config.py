@@ -77,9 +77,16 @@ class TrainConfig:
         "(sent0, sent1) pairs); none: ignore it.")
     preprocessing_num_workers: Optional[int] = _opt(
         None, "Processes that tokenize the data (Dataset.map num_proc); none: tokenize in the main process.")
+    streaming: bool = _opt(
+        False, "Read the data as a stream while training (a datasets IterableDataset) instead of preparing "
+        "it all first, for corpora larger than the disk cache. Needs max_steps. The order is shuffled within "
+        "a buffer of shuffle_buffer_size examples; rows are checked as they are read, so a bad row far into "
+        "the data stops training when it is reached, and rows with empty fields are dropped uncounted.")
+    shuffle_buffer_size: int = _opt(
+        10000, "With streaming: examples held in memory and drawn from at random; bigger buffers mix better.")
     strict: bool = _opt(
         False, "Stop with an error at a row with an empty required field instead of dropping such rows "
-        "(blank lines of .txt files are always dropped).")
+        "(blank lines of .txt files are always dropped). Not with streaming.")
     encoding_errors: str = _opt(
         "strict", "Bytes that are not valid UTF-8 in .txt/.csv/.tsv files: strict (stop and say where), "
         "replace (with U+FFFD) or ignore (leave them out).")
@@ -178,8 +185,15 @@ class TrainConfig:
             bad("sent0_column", "sent0_column, sent1_column and hard_neg_column must name different columns")
         if self.preprocessing_num_workers is not None and self.preprocessing_num_workers < 1:
             bad("preprocessing_num_workers", "must be >= 1 (or none)")
+        if self.shuffle_buffer_size < 1:
+            bad("shuffle_buffer_size", "must be >= 1")
         if self.encoding_errors not in ENCODING_ERRORS:
             bad("encoding_errors", f"choose one of {', '.join(ENCODING_ERRORS)}")
+        if self.streaming:
+            if self.max_steps < 1:
+                bad("streaming", "a stream has no known length: set max_steps")
+            if self.strict:
+                bad("strict", "checks every row before training; a stream is read while training")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

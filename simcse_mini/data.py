@@ -4,10 +4,11 @@ Every example is stored as ``input_ids``: a list of V token-id lists (V = 1 for 
 sentences, 2 for pairs, 3 for triplets). ``datasets`` reads the source into Arrow files on disk that
 are memory-mapped, so a corpus of a million lines is never held as a million Python objects;
 tokenization runs once, batched, in ``Dataset.map`` and is cached by ``datasets``; the unsupervised
-second view is made in the model step, not here.
+second view is made in the model step, not here. With ``streaming`` the same steps run lazily on an
+``IterableDataset`` while training.
 
 Unusable data raises ``DataError`` naming the file, the line or row and what is wrong, before training
-starts.
+starts (with streaming, a problem far into the stream is reported when it is read).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 from accelerate import DataLoaderConfiguration
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, IterableDataset
 
 from .config import TrainConfig
 
@@ -52,10 +53,15 @@ class _Source:
         return "line" if self.files and self.files[0].suffix.lower() == ".txt" else "row"
 
 
-def build_train_dataset(cfg: TrainConfig, tokenizer) -> datasets.Dataset:
-    """Load, check and tokenize the training data into examples of V token-id lists."""
+def build_train_dataset(cfg: TrainConfig, tokenizer) -> datasets.Dataset | IterableDataset:
+    """Load, check and tokenize the training data into examples of V token-id lists.
+
+    Returns a map-style ``datasets.Dataset``, or with ``cfg.streaming`` a shuffled stream."""
+    sources = _sources(cfg)
+    if cfg.streaming:
+        return _stream(cfg, tokenizer, sources)
     parts = []
-    for source in _sources(cfg):
+    for source in sources:
         raw = _load(cfg, source)
         columns = _columns(cfg, source, raw.column_names, raw.features)
         _check_rows(raw, columns, source, cfg.strict)
@@ -100,11 +106,12 @@ def _sources(cfg: TrainConfig) -> list[_Source]:
     return [_Source(str(file), (file,)) for file in files]
 
 
-def _load(cfg: TrainConfig, source: _Source) -> datasets.Dataset:
+def _load(cfg: TrainConfig, source: _Source, streaming: bool = False):
     """``datasets.load_dataset`` on a source, with its failures explained."""
     if not source.files:
         try:
-            return datasets.load_dataset(cfg.dataset_name, cfg.dataset_config_name, split=cfg.dataset_split)
+            return datasets.load_dataset(cfg.dataset_name, cfg.dataset_config_name, split=cfg.dataset_split,
+                                         streaming=streaming)
         except Exception as err:  # the hub, the network and the cache fail in many ways
             raise DataError(
                 f"cannot load {source.name} from the Hugging Face hub: {err}. Where there is no network "
@@ -116,7 +123,8 @@ def _load(cfg: TrainConfig, source: _Source) -> datasets.Dataset:
     if builder in ("text", "csv"):
         options["encoding_errors"] = cfg.encoding_errors
     try:
-        return datasets.load_dataset(builder, data_files=[str(f) for f in source.files], split="train", **options)
+        return datasets.load_dataset(builder, data_files=[str(f) for f in source.files], split="train",
+                                     streaming=streaming, **options)
     except Exception as err:  # raised deep inside datasets, pandas or pyarrow
         raise _read_error(source, err) from None
 
@@ -239,10 +247,43 @@ def _tokenize(table: pa.Table, tokenizer, columns: list[str], max_length: int) -
 
 
 def _tokenized(raw, columns: list[str], cfg: TrainConfig, tokenizer, **map_options):
-    """A dataset mapped, in batches, to examples of V token-id lists."""
+    """A dataset or stream mapped, in batches, to examples of V token-id lists."""
     return raw.select_columns(columns).with_format("arrow").map(
         partial(_tokenize, tokenizer=tokenizer, columns=columns, max_length=cfg.max_seq_length),
         batched=True, remove_columns=columns, **map_options).with_format(None)
+
+
+# --- streaming ---------------------------------------------------------------------------------
+
+class _Stream(IterableDataset):
+    """A ``datasets`` stream whose read errors become a DataError naming the file and line."""
+
+    def __init__(self, stream: datasets.IterableDataset, source: _Source):
+        self.stream, self.source = stream, source
+
+    def set_epoch(self, epoch: int) -> None:
+        self.stream.set_epoch(epoch)  # the shuffle buffer's seed is seed + epoch
+
+    def __iter__(self):
+        try:
+            yield from self.stream
+        except DataError:
+            raise
+        except Exception as err:  # raised deep inside datasets, pandas or pyarrow
+            raise (_read_error(self.source, err) if self.source.files else
+                   DataError(f"{self.source.name}: reading failed: {type(err).__name__}: {err}")) from None
+
+
+def _stream(cfg: TrainConfig, tokenizer, sources: list[_Source]) -> _Stream:
+    # All files in one stream: datasets reads them one after another (its shards) and the shuffle
+    # mixes shard order and, within the buffer, examples.
+    source = _Source(describe_source(cfg), tuple(f for s in sources for f in s.files))
+    raw = _load(cfg, source, streaming=True)
+    first = next(iter(_Stream(raw, source)), None)
+    if first is None:
+        raise DataError(f"{source.name}: no rows")
+    tokenized = _tokenized(raw, _columns(cfg, source, list(first)), cfg, tokenizer)
+    return _Stream(tokenized.shuffle(seed=cfg.seed, buffer_size=cfg.shuffle_buffer_size), source)
 
 
 # --- batching ----------------------------------------------------------------------------------
@@ -251,8 +292,10 @@ def loader_config(cfg: TrainConfig) -> DataLoaderConfiguration:
     """How accelerate must share the training loader among processes (give it to the Accelerator).
 
     Every process draws the same order, seeded by cfg.seed and the epoch, and keeps its own part of
-    each global batch, so no example is seen twice in an epoch."""
-    return DataLoaderConfiguration(use_seedable_sampler=True, data_seed=cfg.seed)
+    each global batch, so no example is seen twice in an epoch. A stream is read by every process
+    (not read by the main one and dispatched, accelerate's default for iterable datasets):
+    dispatching concatenates the processes' batches, which the collator pads to different lengths."""
+    return DataLoaderConfiguration(use_seedable_sampler=True, data_seed=cfg.seed, dispatch_batches=False)
 
 
 def build_train_loader(cfg: TrainConfig, dataset, pad_token_id: int, num_processes: int) -> DataLoader:
@@ -261,14 +304,18 @@ def build_train_loader(cfg: TrainConfig, dataset, pad_token_id: int, num_process
     Batches are full (drop_last): a short batch would have fewer negatives, and processes gathering
     embeddings must hold batches of the same size."""
     global_batch = cfg.per_device_train_batch_size * num_processes
-    if len(dataset) < global_batch:
-        raise DataError(f"{describe_source(cfg)}: {len(dataset)} usable examples, fewer than one batch of "
+    available = (len(dataset) if not isinstance(dataset, IterableDataset)
+                 else sum(1 for _ in itertools.islice(dataset, global_batch)))
+    if available < global_batch:
+        raise DataError(f"{describe_source(cfg)}: {available} usable examples, fewer than one batch of "
                         f"{global_batch} ({cfg.per_device_train_batch_size} per process x {num_processes} "
                         f"processes); lower per_device_train_batch_size")
     # The loader's own generator: each pass over a DataLoader draws a seed from it, which would
     # otherwise come from the global RNG and shift the dropout masks of a resumed run.
     common = {"batch_size": cfg.per_device_train_batch_size, "drop_last": True,
               "collate_fn": ContrastiveCollator(pad_token_id), "generator": torch.Generator().manual_seed(cfg.seed)}
+    if isinstance(dataset, IterableDataset):  # a stream shuffles itself, in its buffer
+        return DataLoader(dataset, **common)
     return DataLoader(dataset, shuffle=True, **common)
 
 

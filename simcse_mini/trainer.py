@@ -48,6 +48,8 @@ Evaluator = Callable[[EncodeFn], dict[str, float]]
 class Progress:
     """Where the run is; saved in every checkpoint so a resumed run continues exactly."""
     step: int = 0
+    epoch: int = 0  # passes over the data completed
+    epoch_step: int = 0  # batches of the current pass trained on (a stream's passes have no known length)
     best_metric: float | None = None
     best_step: int | None = None
 
@@ -87,7 +89,7 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     optimizer = torch.optim.AdamW([{"params": decays[True], "weight_decay": cfg.weight_decay},
                                    {"params": decays[False], "weight_decay": 0.0}], lr=cfg.learning_rate)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
-    steps_per_epoch = len(loader)
+    steps_per_epoch = None if cfg.streaming else len(loader)
     total_steps = cfg.max_steps if cfg.max_steps > 0 else steps_per_epoch * cfg.num_train_epochs
     # Stepped once per optimizer step by us (accelerate would step it once per process).
     scheduler = get_scheduler(cfg.lr_scheduler_type, optimizer,
@@ -137,8 +139,8 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     started, window_start, window_steps, loss_sum = time.perf_counter(), time.perf_counter(), 0, 0.0
     start_step = progress.step
     while progress.step < total_steps:
-        epoch, skip = divmod(progress.step, steps_per_epoch)
-        loader.set_epoch(epoch)
+        loader.set_epoch(progress.epoch)
+        skip = progress.epoch_step
         batches = accelerator.skip_first_batches(loader, skip) if skip else loader
         for batch in batches:
             loss = compute_loss(model, loss_fn, batch, cfg, mlm_tokens)
@@ -149,13 +151,15 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             progress.step += 1
+            progress.epoch_step += 1
             bar.update(1)
             loss_sum += accelerator.reduce(loss.detach(), "mean").item()
             window_steps += 1
 
             if progress.step % cfg.logging_steps == 0 or progress.step == total_steps:
                 elapsed = time.perf_counter() - window_start
-                record = {"step": progress.step, "epoch": round(progress.step / steps_per_epoch, 4),
+                epoch = progress.epoch + progress.epoch_step / steps_per_epoch if steps_per_epoch else progress.epoch
+                record = {"step": progress.step, "epoch": round(epoch, 4),
                           "loss": loss_sum / window_steps, "learning_rate": scheduler.get_last_lr()[0],
                           "sentences_per_second": sentences_per_step * window_steps / elapsed}
                 if grad_norm is not None:
@@ -170,6 +174,8 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
                 _save_state_atomically(accelerator, out_dir / "checkpoints", progress.step, cfg.save_total_limit)
             if progress.step >= total_steps:
                 break
+        else:  # the pass over the data is complete
+            progress.epoch, progress.epoch_step = progress.epoch + 1, 0
     bar.close()
     train_seconds = time.perf_counter() - started
 

@@ -1,4 +1,4 @@
-"""The data layer: every source kind, every kind of bad input, sharding over processes."""
+"""The data layer: every source kind, every kind of bad input, sharding over processes, streaming."""
 
 import csv
 import json
@@ -116,7 +116,7 @@ def test_truncation_and_worker_processes(tokenizer, tmp_path):
     assert max(len(views[0]) for views in one["input_ids"]) == 6
 
 
-@pytest.mark.parametrize("source", ["txt", "csv", "tsv", "jsonl", "json", "parquet", "folder", "hub"])
+@pytest.mark.parametrize("source", ["txt", "csv", "tsv", "jsonl", "json", "parquet", "folder", "hub", "stream"])
 def test_trainer_trains_from_every_source_kind(tiny_encoder, tmp_path, source):
     """Through config alone; "hub" goes through the dataset_name path (load_dataset on a name) with a
     local dataset folder, as the hub itself cannot be reached from the test machines."""
@@ -131,6 +131,8 @@ def test_trainer_trains_from_every_source_kind(tiny_encoder, tmp_path, source):
     elif source == "hub":
         write(tmp_path / "repo" / "train.csv", rows)
         overrides = {"objective": "sup", "dataset_name": str(tmp_path / "repo"), "dataset_split": "train"}
+    elif source == "stream":
+        overrides.update(train_file=str(write(tmp_path / "d.jsonl", rows)), streaming=True)
     else:
         write(Path(overrides["train_file"]), rows)
     cfg = load_config(None, {"model_name_or_path": str(tiny_encoder), "output_dir": str(tmp_path / "run"),
@@ -221,9 +223,10 @@ def test_unparsable_csv(tokenizer, tmp_path):
         build_train_dataset(config(tmp_path / "r.csv", objective="sup"), tokenizer)
 
 
-def test_dataset_smaller_than_one_batch(tokenizer, tmp_path):
+@pytest.mark.parametrize("streaming", [False, True])
+def test_dataset_smaller_than_one_batch(tokenizer, tmp_path, streaming):
     path = write(tmp_path / "c.txt", [{"text": s} for s in make_sentences(7)])
-    cfg = config(path)
+    cfg = config(path, streaming=streaming, max_steps=5)
     dataset = build_train_dataset(cfg, tokenizer)
     build_train_loader(cfg, dataset, tokenizer.pad_token_id, num_processes=1)  # 7 >= 4
     with pytest.raises(DataError, match=r"c\.txt: 7 usable examples, fewer than one batch of 8 \(4 per process x 2 "
@@ -245,6 +248,7 @@ def test_unreachable_hub_dataset_is_one_clear_error_from_the_cli(tiny_encoder, t
 
 def test_data_options_are_checked():
     for overrides, message in [({"train_file": "a.txt", "dataset_name": "x"}, "not both"),
+                               ({"streaming": "true"}, "set max_steps"),
                                ({"encoding_errors": "skip"}, "choose one of strict, replace, ignore"),
                                ({"sent1_column": "sent0"}, "must name different columns")]:
         with pytest.raises(ConfigError, match=message):
@@ -260,23 +264,44 @@ def test_shared_training_files_load_completely(tokenizer):
     assert len(nli) == 5883 and len(nli[0]["input_ids"]) == 3
 
 
-# --- order and sharding --------------------------------------------------------------------------
+# --- order, sharding, streaming -------------------------------------------------------------------
+
+def one_epoch(tokenizer, cfg) -> list[list[list[str]]]:
+    loader = build_train_loader(cfg, build_train_dataset(cfg, tokenizer), tokenizer.pad_token_id, num_processes=1)
+    return [[tokenizer.batch_decode(example, skip_special_tokens=True) for example in batch["input_ids"]]
+            for batch in loader]
+
+
+def test_streaming_and_map_style_give_the_same_examples_in_one_epoch(tokenizer, corpus_file):
+    mapped = one_epoch(tokenizer, config(corpus_file))
+    streamed = one_epoch(tokenizer, config(corpus_file, streaming=True, max_steps=1, shuffle_buffer_size=64))
+    flat = sorted(s for batch in mapped for example in batch for s in example)
+    assert flat == sorted(s for batch in streamed for example in batch for s in example)
+    assert flat == sorted(corpus_file.read_text().splitlines())  # 256 lines: whole batches, nothing dropped
+    assert mapped != streamed  # both shuffled, each in its own way
+
 
 def test_two_processes_share_each_epoch_without_overlap(tiny_encoder, tmp_path):
     corpus = write(tmp_path / "c.txt", [{"text": s} for s in make_sentences(48)])
-    runs = {"map": {"train_file": str(corpus), "per_device_train_batch_size": 4}}
+    runs = {"map": {"train_file": str(corpus)},
+            "stream": {"train_file": str(corpus), "streaming": True, "max_steps": 1, "shuffle_buffer_size": 16}}
+    for run in runs.values():
+        run.setdefault("per_device_train_batch_size", 4)
     subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                     "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                     str(HERE / "record_batches.py"), "--encoder", str(tiny_encoder), "--runs", json.dumps(runs),
                     "--out", str(tmp_path)], check=True, env=ENV, timeout=300)
     ranks = [json.loads((tmp_path / f"rank-{r}.json").read_text()) for r in (0, 1)]
-    seen = [sorted(s for batch in rank["map"] for [s] in batch) for rank in ranks]
-    assert len(ranks[0]["map"]) == len(ranks[1]["map"]) == 6  # 48 examples / (4 x 2 processes)
-    assert not set(seen[0]) & set(seen[1])
-    assert sorted(seen[0] + seen[1]) == sorted(make_sentences(48))
+    sentences = {}
+    for name in ("map", "stream"):
+        seen = [sorted(s for batch in rank[name] for [s] in batch) for rank in ranks]
+        assert len(ranks[0][name]) == len(ranks[1][name]) == 6  # 48 examples / (4 x 2 processes)
+        assert not set(seen[0]) & set(seen[1])
+        sentences[name] = sorted(seen[0] + seen[1])
+    assert sentences["map"] == sentences["stream"] == sorted(make_sentences(48))
 
 
-@pytest.mark.parametrize("option", [{}])
+@pytest.mark.parametrize("option", [{}, {"streaming": True}])
 def test_resumed_run_matches_the_whole_run(tiny_encoder, tmp_path, option):
     data = write(tmp_path / "c.txt", [{"text": s} for s in make_sentences(40)])  # 5 steps a pass
 
