@@ -84,6 +84,10 @@ class TrainConfig:
         "the data stops training when it is reached, and rows with empty fields are dropped uncounted.")
     shuffle_buffer_size: int = _opt(
         10000, "With streaming: examples held in memory and drawn from at random; bigger buffers mix better.")
+    no_duplicates_in_batch: bool = _opt(
+        False, "Build batches in which no sentence occurs twice (over all processes), so that identical "
+        "sentences are never each other's negatives. Sentences count as identical when they tokenize "
+        "identically. Not with streaming.")
     strict: bool = _opt(
         False, "Stop with an error at a row with an empty required field instead of dropping such rows "
         "(blank lines of .txt files are always dropped). Not with streaming.")
@@ -192,6 +196,8 @@ class TrainConfig:
         if self.streaming:
             if self.max_steps < 1:
                 bad("streaming", "a stream has no known length: set max_steps")
+            if self.no_duplicates_in_batch:
+                bad("no_duplicates_in_batch", "needs the whole data prepared up front; not with streaming")
             if self.strict:
                 bad("strict", "checks every row before training; a stream is read while training")
 

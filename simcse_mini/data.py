@@ -13,6 +13,7 @@ starts (with streaming, a problem far into the stream is reported when it is rea
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import logging
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 from accelerate import DataLoaderConfiguration
-from torch.utils.data import DataLoader, IterableDataset
+from torch.utils.data import DataLoader, IterableDataset, Sampler
 
 from .config import TrainConfig
 
@@ -316,7 +317,70 @@ def build_train_loader(cfg: TrainConfig, dataset, pad_token_id: int, num_process
               "collate_fn": ContrastiveCollator(pad_token_id), "generator": torch.Generator().manual_seed(cfg.seed)}
     if isinstance(dataset, IterableDataset):  # a stream shuffles itself, in its buffer
         return DataLoader(dataset, **common)
+    if cfg.no_duplicates_in_batch:
+        return DataLoader(dataset, sampler=NoDuplicatesSampler(text_keys(dataset), global_batch, cfg.seed), **common)
     return DataLoader(dataset, shuffle=True, **common)
+
+
+def text_keys(dataset: datasets.Dataset) -> np.ndarray:
+    """An int64 key per example and view, equal when the token ids are: sentences that tokenize
+    alike are the same sentence to the model (a hash of the ids; collisions are negligible)."""
+    parts = [np.array([[hash(tuple(ids)) for ids in example] for example in table["input_ids"].to_pylist()],
+                      dtype=np.int64)
+             for table in dataset.with_format("arrow").iter(batch_size=10_000)]
+    return np.concatenate(parts)
+
+
+class NoDuplicatesSampler(Sampler[int]):
+    """A random order in which no sentence occurs twice within a global batch.
+
+    Yields indices in runs of ``global_batch``, one run per optimizer step (accelerate gives process k
+    the k-th slice of a run), and no two examples of a run share a sentence in any view, compared by
+    ``text_keys``. An example whose sentence is already in the batch being filled waits for the next
+    batch. The order depends only on the seed and the epoch, so every process computes the same one
+    and a resumed run replays it. As with drop_last, the examples left at the end of an epoch sit it out.
+    """
+
+    def __init__(self, keys: np.ndarray, global_batch: int, seed: int):
+        distinct = len(np.unique(keys[:, 0]))
+        if distinct < global_batch:
+            raise DataError(f"no_duplicates_in_batch: the data has {distinct} distinct sentences, fewer than "
+                            f"one batch of {global_batch}")
+        self.keys, self.global_batch, self.seed, self.epoch = keys, global_batch, seed, 0
+        self.num_batches = len(keys) // global_batch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_batches * self.global_batch
+
+    def __iter__(self):
+        candidates = self._candidates(np.random.default_rng([self.seed, self.epoch]))
+        waiting: collections.deque[int] = collections.deque()
+        for _ in range(self.num_batches):
+            batch, seen, clashed = [], set(), []
+            while len(batch) < self.global_batch:
+                index = waiting.popleft() if waiting else next(candidates)
+                texts = self.keys[index].tolist()
+                if seen.isdisjoint(texts):
+                    batch.append(index)
+                    seen.update(texts)
+                elif len(clashed) < len(self.keys):
+                    clashed.append(index)
+                else:
+                    raise DataError(f"no_duplicates_in_batch: cannot fill a batch of {self.global_batch} "
+                                    "examples without repeating a sentence; the data repeats itself too much")
+            waiting.extendleft(reversed(clashed))  # first in line for the next batch, in their order
+            yield from batch
+
+    def _candidates(self, rng: np.random.Generator):
+        """Indices in random order; a further pass only when held-back examples left too few."""
+        yield from map(int, rng.permutation(len(self.keys)))
+        logger.warning("no_duplicates_in_batch: so many examples wait for a batch without their sentences "
+                       "that epoch %d reuses some to fill its %d batches", self.epoch, self.num_batches)
+        while True:
+            yield from map(int, rng.permutation(len(self.keys)))
 
 
 class ContrastiveCollator:

@@ -1,4 +1,5 @@
-"""The data layer: every source kind, every kind of bad input, sharding over processes, streaming."""
+"""The data layer: every source kind, every kind of bad input, sharding over processes, streaming,
+batches without duplicate sentences."""
 
 import csv
 import json
@@ -9,13 +10,15 @@ import sys
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from conftest import make_sentences, require_shared
 from simcse_mini.config import ConfigError, load_config
-from simcse_mini.data import DataError, build_train_dataset, build_train_loader
+from simcse_mini.data import (DataError, NoDuplicatesSampler, build_train_dataset, build_train_loader,
+                              text_keys)
 from simcse_mini.model import load_tokenizer
 from simcse_mini.trainer import train
 
@@ -249,6 +252,7 @@ def test_unreachable_hub_dataset_is_one_clear_error_from_the_cli(tiny_encoder, t
 def test_data_options_are_checked():
     for overrides, message in [({"train_file": "a.txt", "dataset_name": "x"}, "not both"),
                                ({"streaming": "true"}, "set max_steps"),
+                               ({"streaming": "true", "max_steps": "5", "no_duplicates_in_batch": "true"}, "streaming"),
                                ({"encoding_errors": "skip"}, "choose one of strict, replace, ignore"),
                                ({"sent1_column": "sent0"}, "must name different columns")]:
         with pytest.raises(ConfigError, match=message):
@@ -283,8 +287,10 @@ def test_streaming_and_map_style_give_the_same_examples_in_one_epoch(tokenizer, 
 
 def test_two_processes_share_each_epoch_without_overlap(tiny_encoder, tmp_path):
     corpus = write(tmp_path / "c.txt", [{"text": s} for s in make_sentences(48)])
+    repeats = write(tmp_path / "r.txt", [{"text": s} for s in make_sentences(6) * 8])
     runs = {"map": {"train_file": str(corpus)},
-            "stream": {"train_file": str(corpus), "streaming": True, "max_steps": 1, "shuffle_buffer_size": 16}}
+            "stream": {"train_file": str(corpus), "streaming": True, "max_steps": 1, "shuffle_buffer_size": 16},
+            "no_duplicates": {"train_file": str(repeats), "no_duplicates_in_batch": True, "per_device_train_batch_size": 3}}
     for run in runs.values():
         run.setdefault("per_device_train_batch_size", 4)
     subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
@@ -299,9 +305,34 @@ def test_two_processes_share_each_epoch_without_overlap(tiny_encoder, tmp_path):
         assert not set(seen[0]) & set(seen[1])
         sentences[name] = sorted(seen[0] + seen[1])
     assert sentences["map"] == sentences["stream"] == sorted(make_sentences(48))
+    # The two processes' batches of a step form the global batch: 6 different sentences.
+    steps = list(zip(ranks[0]["no_duplicates"], ranks[1]["no_duplicates"]))
+    assert len(steps) == 8 and all(len({s for [s] in a + b}) == 6 for a, b in steps)
 
 
-@pytest.mark.parametrize("option", [{}, {"streaming": True}])
+# --- batches without duplicate sentences ---------------------------------------------------------
+
+def test_no_duplicates_sampler_orders_are_random_distinct_and_replayable():
+    keys = np.repeat(np.arange(10), 6).reshape(-1, 1)  # 10 sentences, 6 copies each
+    sampler = NoDuplicatesSampler(keys, global_batch=5, seed=3)
+    first = list(sampler)
+    assert len(first) == len(sampler) == 60
+    assert all(len(set(keys[first[i:i + 5], 0])) == 5 for i in range(0, 60, 5))
+    assert list(sampler) == first  # same epoch, same order
+    sampler.set_epoch(1)
+    assert list(sampler) != first
+    assert first != sorted(first)
+    with pytest.raises(DataError, match="4 distinct sentences, fewer than one batch of 5"):
+        NoDuplicatesSampler(keys % 4, global_batch=5, seed=3)
+
+
+def test_duplicates_are_keyed_on_what_the_model_sees(tokenizer, tmp_path):
+    path = write(tmp_path / "c.txt", [{"text": t} for t in ["A dog runs", "a dog runs", "a dog runs ", "a cat runs"]])
+    keys = text_keys(build_train_dataset(config(path), tokenizer))
+    assert keys.shape == (4, 1) and len(set(keys[:, 0])) == 2  # the tiny tokenizer lowercases
+
+
+@pytest.mark.parametrize("option", [{}, {"streaming": True}, {"no_duplicates_in_batch": True}])
 def test_resumed_run_matches_the_whole_run(tiny_encoder, tmp_path, option):
     data = write(tmp_path / "c.txt", [{"text": s} for s in make_sentences(40)])  # 5 steps a pass
 
