@@ -21,11 +21,29 @@ import yaml
 POOLERS = ("cls", "cls_before_pooler", "avg", "avg_first_last", "avg_top2")
 OBJECTIVES = ("unsup", "sup")
 MIXED_PRECISION = ("no", "bf16", "fp16")
+DROPOUT_MASK_MODES = ("independent", "shared_across_batch", "shared_across_views", "off")
 ENCODING_ERRORS = ("strict", "replace", "ignore")
 
 
 class ConfigError(ValueError):
     """A configuration problem, with a message meant for the user."""
+
+
+BUILTIN_PREFIX = "builtin:"
+BUILTIN_DIR = Path(__file__).parent / "demo"
+PATH_FIELDS = ("model_name_or_path", "train_file", "eval_file")
+
+
+def resolve_builtin(value: str | None) -> str | None:
+    """``builtin:NAME`` names a file or folder shipped inside the package (the offline demo's
+    corpus, evaluation pairs and tiny encoder), wherever the package is installed."""
+    if value is None or not value.startswith(BUILTIN_PREFIX):
+        return value
+    path = BUILTIN_DIR / value[len(BUILTIN_PREFIX):]
+    if not path.exists():
+        shipped = ", ".join(sorted(BUILTIN_PREFIX + p.name for p in BUILTIN_DIR.iterdir())) if BUILTIN_DIR.is_dir() else "none"
+        raise ConfigError(f"{value}: no such built-in file; shipped: {shipped}")
+    return str(path)
 
 
 def _opt(default: Any, help: str, **kwargs) -> Any:
@@ -53,6 +71,10 @@ class TrainConfig:
     do_mlm: bool = _opt(False, "Add the masked-language-modelling auxiliary loss.")
     mlm_weight: float = _opt(0.1, "Weight of the auxiliary MLM loss.")
     mlm_probability: float = _opt(0.15, "Fraction of tokens masked for the auxiliary MLM loss.")
+    dropout_mask: str = _opt(
+        "independent", "Unsupervised only: how the encoder's dropout masks are drawn. independent (each "
+        "example and view its own mask: SimCSE), shared_across_batch (one mask per view for the whole batch), "
+        "shared_across_views (each example's two views share a mask), off (no dropout).")
     max_seq_length: int = _opt(32, "Sentences are truncated to this many tokens.")
     trust_remote_code: bool = _opt(
         False, "Allow model code from the hub to run (only for models you trust).")
@@ -101,6 +123,11 @@ class TrainConfig:
         False, "Allow training into a non-empty output_dir (otherwise refused, to protect earlier runs).")
     per_device_train_batch_size: int = _opt(
         64, "Sentences (or triplets) per process and step; the other sentences are the negatives.")
+    grad_cache: bool = _opt(
+        False, "Cached contrastive step (GradCache): embed the batch in chunks of mini_batch_size without "
+        "gradients, then re-embed each chunk with the same dropout masks to backpropagate. Same gradients, "
+        "memory of one chunk, about one extra forward pass of time.")
+    mini_batch_size: int = _opt(32, "With grad_cache: examples per chunk.")
     learning_rate: float = _opt(3e-5, "Peak learning rate of AdamW.")
     weight_decay: float = _opt(0.0, "AdamW weight decay (not applied to biases and LayerNorm weights).")
     num_train_epochs: int = _opt(1, "Passes over the training data (ignored when max_steps > 0).")
@@ -130,6 +157,8 @@ class TrainConfig:
         None, "Continue a run: 'latest' (newest checkpoint in output_dir) or a checkpoint folder.")
 
     def __post_init__(self) -> None:
+        for key in PATH_FIELDS:
+            setattr(self, key, resolve_builtin(getattr(self, key)))
         self.validate()
 
     def validate(self) -> None:
@@ -143,6 +172,10 @@ class TrainConfig:
             bad("pooler_type", f"unknown pooler; choose one of {', '.join(POOLERS)}")
         if self.objective not in OBJECTIVES:
             bad("objective", f"choose one of {', '.join(OBJECTIVES)}")
+        if self.dropout_mask not in DROPOUT_MASK_MODES:
+            bad("dropout_mask", f"choose one of {', '.join(DROPOUT_MASK_MODES)}")
+        if self.dropout_mask != "independent" and self.objective != "unsup":
+            bad("dropout_mask", "mask modes other than independent apply to unsupervised training only")
         if self.mixed_precision not in MIXED_PRECISION:
             bad("mixed_precision", f"choose one of {', '.join(MIXED_PRECISION)}")
         from transformers import SchedulerType
@@ -157,6 +190,10 @@ class TrainConfig:
             bad("per_device_train_batch_size", "contrastive learning needs at least 2 examples per batch")
         if self.max_seq_length < 2:
             bad("max_seq_length", "must leave room for the special tokens and one word (>= 2)")
+        if self.grad_cache and self.do_mlm:
+            bad("grad_cache", "is not supported together with do_mlm")
+        if self.mini_batch_size < 1:
+            bad("mini_batch_size", "must be >= 1")
         if self.learning_rate <= 0:
             bad("learning_rate", "must be > 0")
         if not 0 < self.mlm_probability < 1:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -27,6 +28,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer
 
 from .config import POOLERS
+from .dropout import install_mask_control
 from .losses.mlm import IGNORE_INDEX
 
 SIMCSE_CONFIG_NAME = "simcse_config.json"
@@ -117,7 +119,8 @@ class SimCSEModel(nn.Module):
     positive pair. ``embed`` is the inference pass (the head is skipped with ``mlp_only_train``).
     """
 
-    def __init__(self, backbone: nn.Module, pooler_type: str = "cls", mlp_only_train: bool = False):
+    def __init__(self, backbone: nn.Module, pooler_type: str = "cls", mlp_only_train: bool = False,
+                 dropout_mask: str = "independent"):
         super().__init__()
         if pooler_type not in POOLERS:
             raise ValueError(f"unknown pooler_type {pooler_type!r}; choose one of {', '.join(POOLERS)}")
@@ -125,6 +128,8 @@ class SimCSEModel(nn.Module):
         self.pooler_type = pooler_type
         self.mlp_only_train = mlp_only_train
         self.mlp = MLPHead(self.encoder.config.hidden_size) if pooler_type == "cls" else None
+        # PyTorch's own dropout already draws independent masks; other modes need the control.
+        self.mask_control = install_mask_control(self.encoder, dropout_mask) if dropout_mask != "independent" else None
 
     @property
     def encoder(self) -> nn.Module:
@@ -152,6 +157,7 @@ class SimCSEModel(nn.Module):
                 mlm_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Training pass. Returns {"embeddings": [V', B, H]} and, given MLM inputs, {"mlm_loss"}."""
         batch_size, num_views, length = input_ids.shape
+        sentence_mask = attention_mask  # one row per sentence, before the unsupervised duplication
         if num_views == 1:  # unsupervised: each sentence twice, in one forward pass
             num_views = 2
             input_ids, attention_mask = input_ids.expand(-1, 2, -1), attention_mask.expand(-1, 2, -1)
@@ -161,8 +167,9 @@ class SimCSEModel(nn.Module):
         def rows(t):  # [B, V, L] -> [V*B, L], view-major so that row v*B + i is view v of example i
             return t.transpose(0, 1).reshape(num_views * batch_size, length)
 
-        pooled = self._pooled(rows(input_ids), rows(attention_mask),
-                              rows(token_type_ids) if token_type_ids is not None else None)
+        with self.mask_control.views(num_views, batch_size) if self.mask_control else nullcontext():
+            pooled = self._pooled(rows(input_ids), rows(attention_mask),
+                                  rows(token_type_ids) if token_type_ids is not None else None)
         if self.mlp is not None:
             pooled = self.mlp(pooled)
         out = {"embeddings": pooled.view(num_views, batch_size, -1)}
@@ -170,7 +177,7 @@ class SimCSEModel(nn.Module):
             if not self.has_mlm_head:
                 raise RuntimeError("MLM inputs given, but the model was built without an MLM head (do_mlm)")
             mlm_out = self.backbone(input_ids=mlm_input_ids.flatten(0, 1),
-                                    attention_mask=attention_mask[:, : mlm_input_ids.shape[1]].flatten(0, 1),
+                                    attention_mask=sentence_mask.flatten(0, 1),
                                     labels=mlm_labels.flatten(0, 1), return_dict=True)
             # No position chosen (possible for a tiny batch) gives a NaN mean; count it as 0 instead.
             out["mlm_loss"] = mlm_out.loss if (mlm_labels != IGNORE_INDEX).any() else mlm_out.logits.sum() * 0
@@ -208,7 +215,8 @@ class SimCSEModel(nn.Module):
     @classmethod
     def from_pretrained(cls, name_or_path: str, pooler_type: str | None = None, *,
                         mlp_only_train: bool | None = None, with_mlm_head: bool = False,
-                        random_init: bool = False, trust_remote_code: bool = False) -> "SimCSEModel":
+                        random_init: bool = False, trust_remote_code: bool = False,
+                        dropout_mask: str = "independent") -> "SimCSEModel":
         """Load a simcse-mini model folder, or start from any Hugging Face encoder.
 
         For a simcse-mini folder the recorded pooler is used unless ``pooler_type`` overrides it.
@@ -222,7 +230,8 @@ class SimCSEModel(nn.Module):
                                  trust_remote_code=trust_remote_code)
         pooler = pooler_type or record.get("pooler_type", "cls")
         keep_mlp_flag = mlp_only_train if mlp_only_train is not None else record.get("mlp_only_train", False)
-        model = cls(backbone, pooler_type=pooler, mlp_only_train=keep_mlp_flag and pooler == "cls")
+        model = cls(backbone, pooler_type=pooler, mlp_only_train=keep_mlp_flag and pooler == "cls",
+                    dropout_mask=dropout_mask)
         head_file = local / HEAD_WEIGHTS_NAME
         if model.mlp is not None and head_file.is_file():
             model.mlp.load_state_dict(load_file(head_file))

