@@ -234,6 +234,9 @@ def _prepare_output_dir(cfg: TrainConfig, out_dir: Path) -> Path | None:
         path = Path(cfg.resume_from_checkpoint)
         if not path.is_dir():
             raise RunError(f"resume_from_checkpoint: {path} is not a checkpoint folder")
+        if not out_dir.exists():  # continuing another run's checkpoint into a new folder
+            out_dir.mkdir(parents=True)
+            cfg.save(out_dir / "config.yaml")
         return path
     if out_dir.exists() and any(out_dir.iterdir()) and not cfg.overwrite_output_dir:
         raise RunError(f"output_dir {out_dir} already holds a run; pick another output_dir, resume it with "

@@ -27,15 +27,6 @@ ENV = {**os.environ, "PYTHONPATH": str(HERE.parent), "TOKENIZERS_PARALLELISM": "
 COLUMNS = ("sent0", "sent1", "hard_neg")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train ten times faster on one thread than on threads fighting over shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tokenizer(tiny_encoder):
     return load_tokenizer(str(tiny_encoder))
