@@ -144,6 +144,8 @@ def read_sts_subsets(folder: str | Path) -> dict[str, SentencePairs]:
         # splitlines, as SentEval reads these files.
         pairs = [line.split("\t")[:2] for line in input_path.read_text(encoding="utf-8").splitlines()]
         gold = [line.strip() for line in gold_path.read_text(encoding="utf-8").splitlines()]
+        if any(len(pair) < 2 for pair in pairs):
+            raise ValueError(f"{input_path} has a line without two tab-separated sentences")
         if len(pairs) != len(gold):
             raise ValueError(f"{input_path} has {len(pairs)} pairs but {gold_path.name} has {len(gold)} lines")
         scored = [(pair, float(score)) for pair, score in zip(pairs, gold) if score]

@@ -1,4 +1,4 @@
-"""Writers of small STS data files in every format the loaders read (used by conftest and tests)."""
+"""Writers of small STS data files in every format the loaders read."""
 
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ def write_senteval_folder(tmp_path: Path) -> Path:
 
 
 def write_original_stsb(tmp_path: Path) -> Path:
+    """An original-casing STS Benchmark folder (sts-{train,dev,test}.csv)."""
     folder = tmp_path / "stsbenchmark"
     write_stsbenchmark(folder, capitalize=True)
     return folder

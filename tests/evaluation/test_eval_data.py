@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from sts_files import PAIRS, SHARED_DATA, write_lines
+from sts_files import PAIRS, SHARED_DATA, write_lines, write_original_stsb, write_senteval_folder
 
 from simcse_mini.evaluation.data import (
     HUB_DATASETS,
@@ -22,7 +22,8 @@ from simcse_mini.evaluation.data import (
 )
 
 
-def test_sts_subsets_need_text_and_gold_and_drop_unscored_pairs(senteval_dir):
+def test_sts_subsets_need_text_and_gold_and_drop_unscored_pairs(tmp_path):
+    senteval_dir = write_senteval_folder(tmp_path)
     subsets = read_sts_subsets(senteval_dir / "downstream" / "STS" / "STS12-en-test")
     assert sorted(subsets) == ["first", "second"]  # "nogold" has no gold file, "notext" no input file
     assert len(subsets["first"]) == 4
@@ -39,6 +40,13 @@ def test_sts_subset_with_gold_of_another_length_is_an_error(tmp_path):
         read_sts_subsets(tmp_path)
 
 
+def test_sts_input_line_without_a_tab_is_an_error(tmp_path):
+    write_lines(tmp_path / "STS.input.x.txt", ["a\tb", "just one sentence"])
+    write_lines(tmp_path / "STS.gs.x.txt", ["1.0", "2.0"])
+    with pytest.raises(ValueError, match="without two tab-separated sentences"):
+        read_sts_subsets(tmp_path)
+
+
 def test_sts_folder_without_subsets_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_sts_subsets(tmp_path)
@@ -46,7 +54,8 @@ def test_sts_folder_without_subsets_is_an_error(tmp_path):
         read_sts_subsets(tmp_path / "missing")
 
 
-def test_stsbenchmark_ignores_extra_columns_and_keeps_quotes(senteval_dir):
+def test_stsbenchmark_ignores_extra_columns_and_keeps_quotes(tmp_path):
+    senteval_dir = write_senteval_folder(tmp_path)
     pairs = read_stsbenchmark(senteval_dir / "downstream" / "STS" / "STSBenchmark" / "sts-dev.csv")
     assert len(pairs) == len(PAIRS) + 1
     assert pairs.sentences2[1] == PAIRS[1][1]  # the line with two extra source columns
@@ -54,14 +63,16 @@ def test_stsbenchmark_ignores_extra_columns_and_keeps_quotes(senteval_dir):
     assert pairs.scores[-1] == 2.5
 
 
-def test_sick_skips_header_and_reads_crlf_files(senteval_dir):
+def test_sick_skips_header_and_reads_crlf_files(tmp_path):
+    senteval_dir = write_senteval_folder(tmp_path)
     pairs = read_sick(senteval_dir / "downstream" / "SICK" / "SICK_test_annotated.txt")
     assert len(pairs) == len(PAIRS)
     assert pairs.sentences2[0] == PAIRS[0][1]  # no stray "\r"
     np.testing.assert_allclose(pairs.scores, [float(s) * 0.8 + 1 for _, _, s in PAIRS], atol=0.051)
 
 
-def test_senteval_folder_loads_every_task(senteval_dir):
+def test_senteval_folder_loads_every_task(tmp_path):
+    senteval_dir = write_senteval_folder(tmp_path)
     source = SentEvalFolder(senteval_dir)
     sts16 = source.load("sts16", "test")
     assert sorted(sts16.subsets) == ["first", "second"]
@@ -74,7 +85,9 @@ def test_senteval_folder_loads_every_task(senteval_dir):
     assert len(sick_all.all_pairs) == 3 * len(PAIRS)
 
 
-def test_original_text_reads_release_subfolders_and_original_stsb(senteval_dir, original_stsb_dir):
+def test_original_text_reads_release_subfolders_and_original_stsb(tmp_path):
+    senteval_dir = write_senteval_folder(tmp_path)
+    original_stsb_dir = write_original_stsb(tmp_path)
     source = open_source("original", data_dir=senteval_dir, stsb_dir=original_stsb_dir)
     sts16 = source.load("sts16", "test")
     assert list(sts16.subsets) == ["headlines"]  # STS2016.* names, four columns

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.stats import pearsonr, spearmanr
+from sts_files import write_senteval_folder
 
 from simcse_mini.evaluation.data import SentencePairs, STSTaskData
 from simcse_mini.evaluation.metrics import paired_cosine_similarity, uniformity
@@ -106,6 +107,7 @@ def test_evaluator_gives_flat_metrics_for_training():
     assert metrics["avg_spearman"] == pytest.approx((metrics["stsb_dev_spearman"] + metrics["sickr_trial_spearman"]) / 2)
 
 
-def test_evaluator_reads_a_senteval_folder(senteval_dir):
+def test_evaluator_reads_a_senteval_folder(tmp_path):
+    senteval_dir = write_senteval_folder(tmp_path)
     metrics = STSEvaluator(data_dir=senteval_dir)(letter_counts)
     assert set(metrics) == {"stsb_dev_spearman", "stsb_dev_alignment", "stsb_dev_uniformity", "avg_spearman"}
