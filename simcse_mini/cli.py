@@ -1,4 +1,5 @@
-"""``simcse-mini`` command line: ``simcse-mini train --config X.yaml [--key value ...]``.
+"""``simcse-mini`` command line: ``simcse-mini train --config X.yaml [--key value ...]``,
+``simcse-mini evaluate --model PATH_OR_NAME [...]``.
 
 Also runs as ``python -m simcse_mini ...`` and ``accelerate launch -m simcse_mini train ...``.
 """
@@ -10,6 +11,7 @@ import logging
 import sys
 
 from .config import ConfigError, field_help, load_config, parse_overrides
+from .evaluation.cli import add_evaluate_arguments, run_evaluate
 
 
 def _train_epilog() -> str:
@@ -26,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="YAML file of options (see configs/)")
     train.add_argument("--resume", nargs="?", const="latest", metavar="CHECKPOINT",
                        help="continue the run in output_dir from its newest checkpoint, or from CHECKPOINT")
+    evaluate = commands.add_parser("evaluate", help="score a model on STS12-16, STS-B and SICK-R (the SimCSE table)")
+    add_evaluate_arguments(evaluate)
     return parser
 
 
@@ -67,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_train(args, extra)
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if args.command == "evaluate":
+            return run_evaluate(args)
     except ConfigError as err:
         print(f"simcse-mini: config error: {err}", file=sys.stderr)
         return 2
