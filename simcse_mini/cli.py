@@ -34,14 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_train(args: argparse.Namespace, extra: list[str]) -> int:
-    from .evaluators import build_evaluator
     from .trainer import train
 
     overrides = parse_overrides(extra)
     if args.resume:
         overrides["resume_from_checkpoint"] = args.resume
     cfg = load_config(args.config, overrides)
-    summary = train(cfg, build_evaluator(cfg))
+    summary = train(cfg)
     if summary:
         print(describe_run(summary))
     return 0

@@ -20,6 +20,7 @@ import yaml
 
 POOLERS = ("cls", "cls_before_pooler", "avg", "avg_first_last", "avg_top2")
 OBJECTIVES = ("unsup", "sup")
+EVAL_SOURCES = ("senteval", "hub")
 MIXED_PRECISION = ("no", "bf16", "fp16")
 DROPOUT_MASK_MODES = ("independent", "shared_across_batch", "shared_across_views", "off")
 ENCODING_ERRORS = ("strict", "replace", "ignore")
@@ -31,7 +32,7 @@ class ConfigError(ValueError):
 
 BUILTIN_PREFIX = "builtin:"
 BUILTIN_DIR = Path(__file__).parent / "demo"
-PATH_FIELDS = ("model_name_or_path", "train_file", "eval_file")
+PATH_FIELDS = ("model_name_or_path", "train_file", "eval_file", "eval_data_dir")
 
 
 def resolve_builtin(value: str | None) -> str | None:
@@ -147,6 +148,13 @@ class TrainConfig:
     save_steps: int = _opt(
         500, "Save a resumable checkpoint (model, optimizer, scheduler, RNG) every this many steps; 0: never.")
     save_total_limit: int = _opt(2, "Resumable checkpoints kept; older ones are deleted.")
+    eval_data_dir: Optional[str] = _opt(
+        None, "SentEval-style data folder (holding downstream/STS and downstream/SICK): evaluate on the "
+        "dev split of eval_tasks every eval_steps, as SimCSE does (STS-B dev selects the best model).")
+    eval_source: str = _opt(
+        "senteval", "Where the evaluation tasks come from: senteval (eval_data_dir, SentEval's copies, "
+        "as SimCSE) or hub (Hugging Face datasets; needs internet).")
+    eval_tasks: str = _opt("stsb", "Comma-separated evaluation tasks on their dev split: stsb and/or sickr.")
     eval_file: Optional[str] = _opt(
         None, "A file of scored sentence pairs to evaluate on (columns sentence1, sentence2, score; "
         ".tsv or .csv): Spearman x100 of cosine similarity against the score.")
@@ -176,6 +184,11 @@ class TrainConfig:
             bad("dropout_mask", f"choose one of {', '.join(DROPOUT_MASK_MODES)}")
         if self.dropout_mask != "independent" and self.objective != "unsup":
             bad("dropout_mask", "mask modes other than independent apply to unsupervised training only")
+        if self.eval_source not in EVAL_SOURCES:
+            bad("eval_source", f"choose one of {', '.join(EVAL_SOURCES)}")
+        unknown_tasks = [t for t in self.eval_tasks.split(",") if t.strip() not in ("stsb", "sickr")]
+        if unknown_tasks:
+            bad("eval_tasks", "evaluation during training uses stsb and/or sickr (comma-separated)")
         if self.mixed_precision not in MIXED_PRECISION:
             bad("mixed_precision", f"choose one of {', '.join(MIXED_PRECISION)}")
         from transformers import SchedulerType

@@ -35,6 +35,7 @@ from transformers import get_scheduler
 from .config import TrainConfig
 from .data import build_train_dataset, build_train_loader, loader_config
 from .encoding import encode
+from .evaluators import build_evaluator
 from .grad_cache import cached_backward
 from .losses import InfoNCELoss, mask_tokens
 from .model import SimCSEModel, load_tokenizer
@@ -66,9 +67,12 @@ class RunError(RuntimeError):
 
 
 def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
-    """Train as ``cfg`` says; return the run summary (also written to ``summary.json``)."""
+    """Train as ``cfg`` says; return the run summary (also written to ``summary.json``).
+
+    ``evaluator`` defaults to the one the config describes (STS-B dev, an eval_file, or none)."""
     if cfg.mixed_precision == "fp16" and not torch.cuda.is_available():
         raise RunError("mixed_precision fp16 needs a GPU; on the CPU use bf16")
+    evaluator = evaluator or build_evaluator(cfg)  # reads its data now: bad files fail before training
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
                               dataloader_config=loader_config(cfg))
     out_dir = Path(cfg.output_dir)

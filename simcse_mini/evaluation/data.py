@@ -16,6 +16,7 @@ grouped into subsets (the datasets of an STS year, or the parts of SICK).
 
 from __future__ import annotations
 
+import csv
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +175,26 @@ def read_sick(path: str | Path) -> SentencePairs:
     lines = Path(path).read_text(encoding="utf-8").splitlines()[1:]
     rows = [line.split("\t") for line in lines if line.strip()]
     return SentencePairs([row[1] for row in rows], [row[2] for row in rows], [float(row[3]) for row in rows])
+
+
+def read_scored_pairs(path: str | Path) -> SentencePairs:
+    """Read a user's own pairs: a .tsv or .csv file with a header naming sentence1, sentence2 and score."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"evaluation file not found: {path}")
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter=delimiter, quoting=quoting))
+    if not rows or not {"sentence1", "sentence2", "score"} <= set(rows[0]):
+        raise ValueError(f"{path}: needs a header with sentence1, sentence2 and score columns, and at least one row")
+    for line, row in enumerate(rows, start=2):
+        try:
+            float(row["score"])
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}, line {line}: score {row['score']!r} is not a number") from None
+    return SentencePairs([r["sentence1"] for r in rows], [r["sentence2"] for r in rows],
+                         [float(r["score"]) for r in rows])
 
 
 class SentEvalFolder:
