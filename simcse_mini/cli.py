@@ -53,9 +53,12 @@ def describe_run(summary: dict) -> str:
     key = summary.get("metric_for_best_model")
     if key:
         start = summary["start_metrics"].get(key)
-        before = f"{start:.2f} before training, " if start is not None else ""
-        lines.append(f"{key}: {before}{summary['final_metrics'][key]:.2f} at the end, "
-                     f"best {summary['best_metric']:.2f} at step {summary['best_step']}.")
+        before = f"{start:.1f} before training -> " if start is not None else ""
+        if key.endswith("_spearman"):
+            lines.append(f"{key}: how well the model's cosine similarities rank held-out sentence pairs like "
+                         "the gold scores do (Spearman correlation x100; 100 is the same order, 0 no relation).")
+        lines.append(f"  {before}{summary['final_metrics'][key]:.1f} after the last step; "
+                     f"best {summary['best_metric']:.1f} at step {summary['best_step']}.")
         lines.append(f"Best model: {summary['best_model']}")
     lines.append(f"Final model: {summary['final_model']}")
     return "\n".join(lines)
