@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue the run in output_dir from its newest checkpoint, or from CHECKPOINT")
     evaluate = commands.add_parser("evaluate", help="score a model on STS12-16, STS-B and SICK-R (the SimCSE table)")
     add_evaluate_arguments(evaluate)
+    _add_embedding_commands(commands)
     return parser
 
 
@@ -64,6 +65,106 @@ def describe_run(summary: dict) -> str:
     return "\n".join(lines)
 
 
+# --- encode, search, export ---------------------------------------------------------------------
+def _add_embedding_commands(commands) -> None:
+    """``encode --model M --input sentences.txt --output embeddings.npy``, ``search --model M
+    --corpus corpus.txt --query "..."`` and ``export --model M --format sentence-transformers OUT``."""
+    from .config import POOLERS
+    from .encoding import PRECISIONS
+    from .export import FORMATS
+
+    def model_options(command):
+        command.add_argument("--model", required=True,
+                             help="a training run folder (its best model, else final), a model folder or a hub name")
+        command.add_argument("--pooler", choices=POOLERS, help="override the pooler the checkpoint implies")
+        command.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: a GPU when there is one)")
+        command.add_argument("--trust_remote_code", action="store_true",
+                             help="let a hub model run its own code (only for models you trust)")
+
+    def encoding_options(command):
+        command.add_argument("--column", help="the field holding the sentences in a .csv/.tsv/.jsonl file")
+        command.add_argument("--batch_size", type=int, default=64)
+        command.add_argument("--max_length", type=int, help="truncate to this many tokens (default: the model's limit)")
+        command.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                             help="bf16 is much faster on CPUs with AMX/AVX512-BF16 and on recent GPUs")
+
+    encode = commands.add_parser("encode", help="embed the sentences of a file into a .npy array")
+    model_options(encode)
+    encode.add_argument("--input", required=True, help="sentences: .txt (one a line), .csv, .tsv or .jsonl")
+    encoding_options(encode)
+    encode.add_argument("--output", required=True, help="the .npy file to write, one row per sentence")
+    encode.add_argument("--no_normalize", action="store_true", help="keep raw embeddings instead of unit vectors")
+
+    search = commands.add_parser("search", help="find the corpus sentences most similar to queries")
+    model_options(search)
+    search.add_argument("--corpus", required=True, help="sentences to search: .txt, .csv, .tsv or .jsonl")
+    search.add_argument("--query", required=True, action="append", help="a query (repeat for several)")
+    encoding_options(search)
+    search.add_argument("--corpus_embeddings", help="the corpus's embeddings from 'simcse-mini encode' (.npy), "
+                                                    "to skip encoding it again")
+    search.add_argument("--top_k", type=int, default=5)
+    search.add_argument("--threshold", type=float, help="only show hits with at least this cosine similarity")
+
+    export = commands.add_parser("export", help="write the model for sentence-transformers or plain transformers")
+    model_options(export)
+    export.add_argument("--format", choices=FORMATS, default="sentence-transformers")
+    export.add_argument("out", help="the new (or empty) folder to write")
+
+
+def _load_model(args: argparse.Namespace):
+    from .api import SimCSE
+    return SimCSE.from_pretrained(args.model, device=args.device, pooler=args.pooler,
+                                  trust_remote_code=args.trust_remote_code)
+
+
+def run_encode(args: argparse.Namespace) -> int:
+    import numpy as np
+    from .inputs import read_sentences
+
+    sentences = read_sentences(args.input, args.column)
+    model = _load_model(args)
+    embeddings = model.encode(sentences, batch_size=args.batch_size, max_length=args.max_length,
+                              normalize=not args.no_normalize, show_progress_bar=True, precision=args.precision)
+    np.save(args.output, embeddings)
+    print(f"Wrote {embeddings.shape[0]} embeddings of dimension {embeddings.shape[1]} to {args.output}")
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    import numpy as np
+    from .data import DataError
+    from .inputs import read_sentences
+
+    corpus = read_sentences(args.corpus, args.column)
+    embeddings = None
+    if args.corpus_embeddings:
+        embeddings = np.load(args.corpus_embeddings, allow_pickle=False)
+        if embeddings.ndim != 2 or embeddings.shape[0] != len(corpus):
+            raise DataError(f"{args.corpus_embeddings} holds {embeddings.shape[0]} embeddings, but {args.corpus} "
+                            f"has {len(corpus)} sentences; encode the same file with the same --column")
+    model = _load_model(args)
+    options = {"batch_size": args.batch_size, "max_length": args.max_length, "precision": args.precision}
+    model.build_index(corpus, embeddings, show_progress_bar=True, **options)
+    for query, hits in zip(args.query, model.search(args.query, args.top_k, args.threshold, **options)):
+        print(f"Query: {query}")
+        for hit in hits:
+            print(f"  {hit['score']:.4f}  {hit['sentence']}  (line {hit['corpus_id'] + 1})")
+        if not hits:
+            print("  (no hits above the threshold)")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    out = export(_load_model(args), args.out, args.format)
+    print(f"Wrote a {args.format} model to {out}")
+    return 0
+
+
+EMBEDDING_COMMANDS = {"encode": run_encode, "search": run_search, "export": run_export}
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = build_parser()
@@ -75,15 +176,18 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command == "evaluate":
             return run_evaluate(args)
+        if args.command in EMBEDDING_COMMANDS:
+            return EMBEDDING_COMMANDS[args.command](args)
     except ConfigError as err:
         print(f"simcse-mini: config error: {err}", file=sys.stderr)
         return 2
     except (OSError, ValueError, RuntimeError) as err:
         # Our own error types carry messages meant for users; anything else keeps its traceback.
         from .data import DataError
+        from .export import ExportError
         from .model import ModelLoadError
         from .trainer import RunError
-        if isinstance(err, (DataError, ModelLoadError, RunError)):
+        if isinstance(err, (DataError, ExportError, ModelLoadError, RunError)):
             print(f"simcse-mini: error: {err}", file=sys.stderr)
             return 1
         raise

@@ -26,6 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokenizer
+from transformers.utils import cached_file
 
 from .config import POOLERS
 from .dropout import install_mask_control
@@ -94,19 +95,46 @@ def load_tokenizer(name_or_path: str, trust_remote_code: bool = False):
         raise _load_error(name_or_path, err) from None
 
 
+def find_model_file(name_or_path: str, filename: str) -> str | None:
+    """The local path of ``filename`` in a model folder or hub repository (downloaded and cached
+    if need be), or None when there is no such file (or no such model: loading it says why)."""
+    try:
+        return cached_file(name_or_path, filename, _raise_exceptions_for_missing_entries=False,
+                           _raise_exceptions_for_connection_errors=False)
+    except OSError:
+        return None
+
+
 def load_backbone(name_or_path: str, *, with_mlm_head: bool = False, random_init: bool = False,
-                  trust_remote_code: bool = False) -> nn.Module:
-    """Load (or build, with random_init) the encoder, optionally with its masked-LM head."""
+                  with_pooling_layer: bool = False, trust_remote_code: bool = False) -> nn.Module:
+    """Load (or build, with random_init) the encoder, optionally with its masked-LM head.
+
+    ``with_pooling_layer`` keeps the encoder's own pooling layer (BERT's ``pooler``: Linear + Tanh
+    over the [CLS] state) and requires the checkpoint to hold its weights. Weights are read by
+    transformers: safetensors, or a legacy ``.bin`` through ``torch.load(weights_only=True)``, so a
+    checkpoint cannot run code.
+    """
     auto = AutoModelForMaskedLM if with_mlm_head else AutoModel
     try:
         config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
         model_class = auto._model_mapping[type(config)] if type(config) in auto._model_mapping else None
-        extra = _without_pooling_layer(model_class) if model_class is not None and not with_mlm_head else {}
+        drop_pooler = model_class is not None and not with_mlm_head and not with_pooling_layer
+        extra = _without_pooling_layer(model_class) if drop_pooler else {}
         if random_init:
             return auto.from_config(config, trust_remote_code=trust_remote_code, **extra)
-        return auto.from_pretrained(name_or_path, config=config, trust_remote_code=trust_remote_code, **extra)
+        if not with_pooling_layer:
+            return auto.from_pretrained(name_or_path, config=config, trust_remote_code=trust_remote_code, **extra)
+        model, info = auto.from_pretrained(name_or_path, config=config, trust_remote_code=trust_remote_code,
+                                           output_loading_info=True)
     except (OSError, ValueError) as err:
         raise _load_error(name_or_path, err) from None
+    pooler = getattr(model, "pooler", None)
+    like_head = isinstance(getattr(pooler, "dense", None), nn.Linear) and \
+        isinstance(getattr(pooler, "activation", None), nn.Tanh)
+    if not like_head or any(key.startswith("pooler.") for key in info["missing_keys"]):
+        raise ModelLoadError(f"'{name_or_path}' has no trained Linear+Tanh pooling layer (pooler.dense) to use "
+                             "as the MLP head of the cls pooler; choose another pooler (cls_before_pooler or avg)")
+    return model
 
 
 class SimCSEModel(nn.Module):
@@ -143,6 +171,12 @@ class SimCSEModel(nn.Module):
     @property
     def embedding_uses_mlp(self) -> bool:
         return self.mlp is not None and not self.mlp_only_train
+
+    @property
+    def embedding_pooler_type(self) -> str:
+        """The pooler that gives ``embed``'s output (``cls`` trained with mlp_only_train embeds as
+        ``cls_before_pooler``)."""
+        return "cls_before_pooler" if self.pooler_type == "cls" and not self.embedding_uses_mlp else self.pooler_type
 
     def _pooled(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
         kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
@@ -215,25 +249,30 @@ class SimCSEModel(nn.Module):
     @classmethod
     def from_pretrained(cls, name_or_path: str, pooler_type: str | None = None, *,
                         mlp_only_train: bool | None = None, with_mlm_head: bool = False,
-                        random_init: bool = False, trust_remote_code: bool = False,
-                        dropout_mask: str = "independent") -> "SimCSEModel":
-        """Load a simcse-mini model folder, or start from any Hugging Face encoder.
+                        random_init: bool = False, head_from_pooler: bool = False,
+                        trust_remote_code: bool = False, dropout_mask: str = "independent") -> "SimCSEModel":
+        """Load a simcse-mini model (folder or hub name), or start from any Hugging Face encoder.
 
-        For a simcse-mini folder the recorded pooler is used unless ``pooler_type`` overrides it.
+        For a simcse-mini model the recorded pooler is used unless ``pooler_type`` overrides it.
         For a plain encoder the pooler defaults to ``cls`` (a fresh MLP head, as SimCSE starts).
+        ``head_from_pooler`` takes the ``cls`` MLP head from the encoder's own pooling layer
+        (BERT/RoBERTa ``pooler.dense`` + Tanh, the same shape), which is where SimCSE's published
+        checkpoints (princeton-nlp/*) and simcse-mini's Hugging Face export keep the trained MLP.
         """
-        record = {}
-        local = Path(name_or_path)
-        if (local / SIMCSE_CONFIG_NAME).is_file():
-            record = json.loads((local / SIMCSE_CONFIG_NAME).read_text())
-        backbone = load_backbone(name_or_path, with_mlm_head=with_mlm_head, random_init=random_init,
-                                 trust_remote_code=trust_remote_code)
+        record_file = find_model_file(name_or_path, SIMCSE_CONFIG_NAME)
+        record = json.loads(Path(record_file).read_text()) if record_file else {}
         pooler = pooler_type or record.get("pooler_type", "cls")
+        head_in_pooler = head_from_pooler and pooler == "cls"
+        backbone = load_backbone(name_or_path, with_mlm_head=with_mlm_head, random_init=random_init,
+                                 with_pooling_layer=head_in_pooler, trust_remote_code=trust_remote_code)
+        if head_in_pooler:  # move the pooling layer into the head, so the encoder never computes it
+            pooler_layer, backbone.pooler = backbone.pooler, None
         keep_mlp_flag = mlp_only_train if mlp_only_train is not None else record.get("mlp_only_train", False)
         model = cls(backbone, pooler_type=pooler, mlp_only_train=keep_mlp_flag and pooler == "cls",
                     dropout_mask=dropout_mask)
-        head_file = local / HEAD_WEIGHTS_NAME
-        if model.mlp is not None and head_file.is_file():
+        if head_in_pooler:
+            model.mlp.dense.load_state_dict(pooler_layer.dense.state_dict())
+        elif model.mlp is not None and (head_file := find_model_file(name_or_path, HEAD_WEIGHTS_NAME)):
             model.mlp.load_state_dict(load_file(head_file))
         return model
 

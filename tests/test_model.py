@@ -101,3 +101,15 @@ def test_missing_model_gives_clear_error(tmp_path):
     from simcse_mini.model import ModelLoadError
     with pytest.raises(ModelLoadError, match="could not load the encoder"):
         SimCSEModel.from_pretrained(str(tmp_path / "nowhere"))
+
+
+def test_head_from_pooler_takes_the_encoders_pooling_layer(tiny_encoder):
+    model = SimCSEModel.from_pretrained(str(tiny_encoder), "cls", head_from_pooler=True).eval()
+    reference = AutoModel.from_pretrained(tiny_encoder).eval()  # BERT with its pooling layer
+    tokenizer = load_tokenizer(str(tiny_encoder))
+    enc = tokenizer(["a dog runs", "the man plays guitar in the park"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(model.embed(enc["input_ids"], enc["attention_mask"]), reference(**enc).pooler_output)
+    assert model.encoder.pooler is None and model.embedding_pooler_type == "cls"
+    assert SimCSEModel.from_pretrained(str(tiny_encoder), "cls", mlp_only_train=True).embedding_pooler_type == \
+        "cls_before_pooler"
