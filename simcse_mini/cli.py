@@ -1,4 +1,5 @@
-"""``simcse-mini`` command line: ``simcse-mini train --config X.yaml [--key value ...]``.
+"""``simcse-mini`` command line: ``simcse-mini train --config X.yaml [--key value ...]``,
+``simcse-mini evaluate --model PATH_OR_NAME [...]``.
 
 Also runs as ``python -m simcse_mini ...`` and ``accelerate launch -m simcse_mini train ...``.
 """
@@ -10,6 +11,7 @@ import logging
 import sys
 
 from .config import ConfigError, field_help, load_config, parse_overrides
+from .evaluation.cli import add_evaluate_arguments, run_evaluate
 
 
 def _train_epilog() -> str:
@@ -26,19 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="YAML file of options (see configs/)")
     train.add_argument("--resume", nargs="?", const="latest", metavar="CHECKPOINT",
                        help="continue the run in output_dir from its newest checkpoint, or from CHECKPOINT")
+    evaluate = commands.add_parser("evaluate", help="score a model on STS12-16, STS-B and SICK-R (the SimCSE table)")
+    add_evaluate_arguments(evaluate)
     _add_embedding_commands(commands)
     return parser
 
 
 def run_train(args: argparse.Namespace, extra: list[str]) -> int:
-    from .evaluators import build_evaluator
     from .trainer import train
 
     overrides = parse_overrides(extra)
     if args.resume:
         overrides["resume_from_checkpoint"] = args.resume
     cfg = load_config(args.config, overrides)
-    summary = train(cfg, build_evaluator(cfg))
+    summary = train(cfg)
     if summary:
         print(describe_run(summary))
     return 0
@@ -51,9 +54,12 @@ def describe_run(summary: dict) -> str:
     key = summary.get("metric_for_best_model")
     if key:
         start = summary["start_metrics"].get(key)
-        before = f"{start:.2f} before training, " if start is not None else ""
-        lines.append(f"{key}: {before}{summary['final_metrics'][key]:.2f} at the end, "
-                     f"best {summary['best_metric']:.2f} at step {summary['best_step']}.")
+        before = f"{start:.1f} before training -> " if start is not None else ""
+        if key.endswith("_spearman"):
+            lines.append(f"{key}: how well the model's cosine similarities rank held-out sentence pairs like "
+                         "the gold scores do (Spearman correlation x100; 100 is the same order, 0 no relation).")
+        lines.append(f"  {before}{summary['final_metrics'][key]:.1f} after the last step; "
+                     f"best {summary['best_metric']:.1f} at step {summary['best_step']}.")
         lines.append(f"Best model: {summary['best_model']}")
     lines.append(f"Final model: {summary['final_model']}")
     return "\n".join(lines)
@@ -168,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_train(args, extra)
         if extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if args.command == "evaluate":
+            return run_evaluate(args)
         if args.command in EMBEDDING_COMMANDS:
             return EMBEDDING_COMMANDS[args.command](args)
     except ConfigError as err:

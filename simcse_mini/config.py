@@ -20,8 +20,10 @@ import yaml
 
 POOLERS = ("cls", "cls_before_pooler", "avg", "avg_first_last", "avg_top2")
 OBJECTIVES = ("unsup", "sup")
+EVAL_SOURCES = ("senteval", "hub")
 MIXED_PRECISION = ("no", "bf16", "fp16")
 DROPOUT_MASK_MODES = ("independent", "shared_across_batch", "shared_across_views", "off")
+ENCODING_ERRORS = ("strict", "replace", "ignore")
 
 
 class ConfigError(ValueError):
@@ -30,7 +32,7 @@ class ConfigError(ValueError):
 
 BUILTIN_PREFIX = "builtin:"
 BUILTIN_DIR = Path(__file__).parent / "demo"
-PATH_FIELDS = ("model_name_or_path", "train_file", "eval_file")
+PATH_FIELDS = ("model_name_or_path", "train_file", "eval_file", "eval_data_dir")
 
 
 def resolve_builtin(value: str | None) -> str | None:
@@ -83,7 +85,38 @@ class TrainConfig:
         "unsup", "unsup: one sentence per example, two dropout views are the positive pair. "
         "sup: (sent0, sent1[, hard_neg]) triplets or pairs.")
     train_file: Optional[str] = _opt(
-        None, "Training data: .txt (one sentence a line), .csv/.tsv, .jsonl/.json or .parquet.")
+        None, "Training data: a .txt (one sentence a line), .csv/.tsv, .jsonl/.json or .parquet file, or a "
+        "folder of such files (all of one type). Give train_file or dataset_name.")
+    dataset_name: Optional[str] = _opt(
+        None, "Train on a Hugging Face hub dataset instead of train_file (needs network access, or a copy "
+        "in the datasets cache).")
+    dataset_config_name: Optional[str] = _opt(None, "The hub dataset's configuration (subset), if it has several.")
+    dataset_split: str = _opt("train", "Split of the hub dataset to train on; slices such as train[:10%] work too.")
+    text_column: str = _opt("text", "unsup: the column holding the sentences (a .txt file's lines are 'text').")
+    sent0_column: str = _opt("sent0", "sup: the column of anchor sentences.")
+    sent1_column: str = _opt("sent1", "sup: the column of positives (sentences meaning the same as the anchor).")
+    hard_neg_column: Optional[str] = _opt(
+        "hard_neg", "sup: the column of hard negatives, used when the data has it (otherwise training is on "
+        "(sent0, sent1) pairs); none: ignore it.")
+    preprocessing_num_workers: Optional[int] = _opt(
+        None, "Processes that tokenize the data (Dataset.map num_proc); none: tokenize in the main process.")
+    streaming: bool = _opt(
+        False, "Read the data as a stream while training (a datasets IterableDataset) instead of preparing "
+        "it all first, for corpora larger than the disk cache. Needs max_steps. The order is shuffled within "
+        "a buffer of shuffle_buffer_size examples; rows are checked as they are read, so a bad row far into "
+        "the data stops training when it is reached, and rows with empty fields are dropped uncounted.")
+    shuffle_buffer_size: int = _opt(
+        10000, "With streaming: examples held in memory and drawn from at random; bigger buffers mix better.")
+    no_duplicates_in_batch: bool = _opt(
+        False, "Build batches in which no sentence occurs twice (over all processes), so that identical "
+        "sentences are never each other's negatives. Sentences count as identical when they tokenize "
+        "identically. Not with streaming.")
+    strict: bool = _opt(
+        False, "Stop with an error at a row with an empty required field instead of dropping such rows "
+        "(blank lines of .txt files are always dropped). Not with streaming.")
+    encoding_errors: str = _opt(
+        "strict", "Bytes that are not valid UTF-8 in .txt/.csv/.tsv files: strict (stop and say where), "
+        "replace (with U+FFFD) or ignore (leave them out).")
 
     # --- optimisation ------------------------------------------------------------------------
     output_dir: str = _opt("runs/simcse", "Where the run writes its config, logs, checkpoints and models.")
@@ -115,6 +148,13 @@ class TrainConfig:
     save_steps: int = _opt(
         500, "Save a resumable checkpoint (model, optimizer, scheduler, RNG) every this many steps; 0: never.")
     save_total_limit: int = _opt(2, "Resumable checkpoints kept; older ones are deleted.")
+    eval_data_dir: Optional[str] = _opt(
+        None, "SentEval-style data folder (holding downstream/STS and downstream/SICK): evaluate on the "
+        "dev split of eval_tasks every eval_steps, as SimCSE does (STS-B dev selects the best model).")
+    eval_source: str = _opt(
+        "senteval", "Where the evaluation tasks come from: senteval (eval_data_dir, SentEval's copies, "
+        "as SimCSE) or hub (Hugging Face datasets; needs internet).")
+    eval_tasks: str = _opt("stsb", "Comma-separated evaluation tasks on their dev split: stsb and/or sickr.")
     eval_file: Optional[str] = _opt(
         None, "A file of scored sentence pairs to evaluate on (columns sentence1, sentence2, score; "
         ".tsv or .csv): Spearman x100 of cosine similarity against the score.")
@@ -144,6 +184,11 @@ class TrainConfig:
             bad("dropout_mask", f"choose one of {', '.join(DROPOUT_MASK_MODES)}")
         if self.dropout_mask != "independent" and self.objective != "unsup":
             bad("dropout_mask", "mask modes other than independent apply to unsupervised training only")
+        if self.eval_source not in EVAL_SOURCES:
+            bad("eval_source", f"choose one of {', '.join(EVAL_SOURCES)}")
+        unknown_tasks = [t for t in self.eval_tasks.split(",") if t.strip() not in ("stsb", "sickr")]
+        if unknown_tasks:
+            bad("eval_tasks", "evaluation during training uses stsb and/or sickr (comma-separated)")
         if self.mixed_precision not in MIXED_PRECISION:
             bad("mixed_precision", f"choose one of {', '.join(MIXED_PRECISION)}")
         from transformers import SchedulerType
@@ -183,6 +228,28 @@ class TrainConfig:
             bad("max_grad_norm", "must be >= 0")
         if self.mlm_weight < 0:
             bad("mlm_weight", "must be >= 0")
+        if self.train_file and self.dataset_name:
+            bad("dataset_name", "give either train_file or dataset_name, not both")
+        if self.dataset_config_name and not self.dataset_name:
+            bad("dataset_config_name", "only applies with dataset_name")
+        for key in ("dataset_split", "text_column", "sent0_column", "sent1_column"):
+            if not getattr(self, key):
+                bad(key, "must not be empty")
+        if self.sent0_column in (self.sent1_column, self.hard_neg_column) or self.sent1_column == self.hard_neg_column:
+            bad("sent0_column", "sent0_column, sent1_column and hard_neg_column must name different columns")
+        if self.preprocessing_num_workers is not None and self.preprocessing_num_workers < 1:
+            bad("preprocessing_num_workers", "must be >= 1 (or none)")
+        if self.shuffle_buffer_size < 1:
+            bad("shuffle_buffer_size", "must be >= 1")
+        if self.encoding_errors not in ENCODING_ERRORS:
+            bad("encoding_errors", f"choose one of {', '.join(ENCODING_ERRORS)}")
+        if self.streaming:
+            if self.max_steps < 1:
+                bad("streaming", "a stream has no known length: set max_steps")
+            if self.no_duplicates_in_batch:
+                bad("no_duplicates_in_batch", "needs the whole data prepared up front; not with streaming")
+            if self.strict:
+                bad("strict", "checks every row before training; a stream is read while training")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

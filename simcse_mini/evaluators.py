@@ -1,39 +1,44 @@
-"""Builds the evaluator the trainer calls every ``eval_steps`` from the config."""
+"""Builds the evaluator the trainer calls every ``eval_steps`` from the config.
+
+STS-B dev (and optionally SICK-R trial) as SimCSE selects models, from ``eval_data_dir`` or the hub,
+and/or the user's own scored pairs in ``eval_file``. Metrics are Spearman x100 and friends; the first
+one reported (``stsb_dev_spearman`` when STS is on) selects the best model unless
+``metric_for_best_model`` says otherwise.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
-from scipy.stats import spearmanr
+from typing import Callable
 
 from .config import TrainConfig
 from .data import DataError
+from .evaluation.data import STSTaskData, read_scored_pairs
+from .evaluation.sts import STSEvaluator, evaluate_sts
 
 
-def scored_pairs(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
-    """Read sentence1, sentence2, score columns from a .tsv or .csv file with a header."""
-    import csv
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"evaluation file not found: {path}")
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL))
-    if not rows or not {"sentence1", "sentence2", "score"} <= set(rows[0]):
-        raise DataError(f"{path}: needs a header with sentence1, sentence2 and score columns")
-    return [r["sentence1"] for r in rows], [r["sentence2"] for r in rows], np.array([float(r["score"]) for r in rows])
-
-
-def build_evaluator(cfg: TrainConfig):
-    if not cfg.eval_file:
+def build_evaluator(cfg: TrainConfig) -> Callable | None:
+    parts = []
+    if cfg.eval_data_dir or cfg.eval_source == "hub":
+        tasks = [task.strip() for task in cfg.eval_tasks.split(",") if task.strip()]
+        try:
+            parts.append(STSEvaluator(source=cfg.eval_source, data_dir=cfg.eval_data_dir, tasks=tasks, split="dev"))
+        except (OSError, ValueError) as err:
+            raise DataError(f"evaluation data ({cfg.eval_source}, {cfg.eval_data_dir}): {err}") from None
+    if cfg.eval_file:
+        try:
+            pairs = read_scored_pairs(cfg.eval_file)
+        except (OSError, ValueError) as err:
+            raise DataError(str(err)) from None
+        own = STSTaskData(task=Path(cfg.eval_file).stem, split="dev", subsets={"all": pairs})
+        parts.append(lambda encode_fn: {f"{own.task}_spearman": evaluate_sts(encode_fn, [own])[own.task]["spearman"]})
+    if not parts:
         return None
-    first, second, gold = scored_pairs(cfg.eval_file)
-    name = Path(cfg.eval_file).stem
 
     def evaluate(encode_fn) -> dict[str, float]:
-        a, b = encode_fn(first), encode_fn(second)
-        cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-12)
-        return {f"{name}_spearman": float(spearmanr(cosine, gold).statistic * 100)}
+        metrics: dict[str, float] = {}
+        for part in parts:
+            metrics.update(part(encode_fn))
+        return metrics
 
     return evaluate

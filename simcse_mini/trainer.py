@@ -27,15 +27,15 @@ from typing import Callable
 
 import numpy as np
 import torch
-from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate import Accelerator
 from accelerate.utils import set_seed
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from .config import TrainConfig
-from .data import ContrastiveCollator, DataError, build_train_dataset
+from .data import build_train_dataset, build_train_loader, loader_config
 from .encoding import encode
+from .evaluators import build_evaluator
 from .grad_cache import cached_backward
 from .losses import InfoNCELoss, mask_tokens
 from .model import SimCSEModel, load_tokenizer
@@ -50,6 +50,8 @@ Evaluator = Callable[[EncodeFn], dict[str, float]]
 class Progress:
     """Where the run is; saved in every checkpoint so a resumed run continues exactly."""
     step: int = 0
+    epoch: int = 0  # passes over the data completed
+    epoch_step: int = 0  # batches of the current pass trained on (a stream's passes have no known length)
     best_metric: float | None = None
     best_step: int | None = None
 
@@ -65,11 +67,14 @@ class RunError(RuntimeError):
 
 
 def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
-    """Train as ``cfg`` says; return the run summary (also written to ``summary.json``)."""
+    """Train as ``cfg`` says; return the run summary (also written to ``summary.json``).
+
+    ``evaluator`` defaults to the one the config describes (STS-B dev, an eval_file, or none)."""
     if cfg.mixed_precision == "fp16" and not torch.cuda.is_available():
         raise RunError("mixed_precision fp16 needs a GPU; on the CPU use bf16")
+    evaluator = evaluator or build_evaluator(cfg)  # reads its data now: bad files fail before training
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
-                              dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
+                              dataloader_config=loader_config(cfg))
     out_dir = Path(cfg.output_dir)
     resume_dir = _prepare_output_dir(cfg, out_dir) if accelerator.is_main_process else None
     accelerator.wait_for_everyone()
@@ -84,23 +89,16 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     with accelerator.main_process_first():
         dataset = build_train_dataset(cfg, tokenizer)
     global_batch = cfg.per_device_train_batch_size * accelerator.num_processes
-    if len(dataset) < global_batch:
-        raise DataError(f"{cfg.train_file}: {len(dataset)} usable examples, fewer than one batch of "
-                        f"{global_batch} ({cfg.per_device_train_batch_size} per process x "
-                        f"{accelerator.num_processes} processes); lower per_device_train_batch_size")
-    # Every batch is full (drop_last): a short batch would have fewer negatives, and processes
-    # gathering embeddings must hold batches of the same size.
-    loader = DataLoader(dataset, batch_size=cfg.per_device_train_batch_size, shuffle=True, drop_last=True,
-                        collate_fn=ContrastiveCollator(tokenizer.pad_token_id),
-                        generator=torch.Generator().manual_seed(cfg.seed))
+    loader = build_train_loader(cfg, dataset, tokenizer.pad_token_id, accelerator.num_processes)
 
     decays = {True: [], False: []}  # biases and normalisation weights are not decayed
     for name, param in model.named_parameters():
         decays[param.ndim > 1 and "norm" not in name.lower()].append(param)
     optimizer = torch.optim.AdamW([{"params": decays[True], "weight_decay": cfg.weight_decay},
-                                   {"params": decays[False], "weight_decay": 0.0}], lr=cfg.learning_rate)
+                                   {"params": decays[False], "weight_decay": 0.0}], lr=cfg.learning_rate,
+                                  fused=True)  # one kernel for all parameters: ~8x faster than the loop on CPU
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
-    steps_per_epoch = len(loader)
+    steps_per_epoch = None if cfg.streaming else len(loader)
     total_steps = cfg.max_steps if cfg.max_steps > 0 else steps_per_epoch * cfg.num_train_epochs
     # Stepped once per optimizer step by us (accelerate would step it once per process).
     scheduler = get_scheduler(cfg.lr_scheduler_type, optimizer,
@@ -150,8 +148,8 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     started, window_start, window_steps, loss_sum = time.perf_counter(), time.perf_counter(), 0, 0.0
     start_step = progress.step
     while progress.step < total_steps:
-        epoch, skip = divmod(progress.step, steps_per_epoch)
-        loader.set_epoch(epoch)
+        loader.set_epoch(progress.epoch)
+        skip = progress.epoch_step
         batches = accelerator.skip_first_batches(loader, skip) if skip else loader
         for batch in batches:
             if cfg.grad_cache:
@@ -165,13 +163,15 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             progress.step += 1
+            progress.epoch_step += 1
             bar.update(1)
             loss_sum += accelerator.reduce(loss.detach(), "mean").item()
             window_steps += 1
 
             if progress.step % cfg.logging_steps == 0 or progress.step == total_steps:
                 elapsed = time.perf_counter() - window_start
-                record = {"step": progress.step, "epoch": round(progress.step / steps_per_epoch, 4),
+                epoch = progress.epoch + progress.epoch_step / steps_per_epoch if steps_per_epoch else progress.epoch
+                record = {"step": progress.step, "epoch": round(epoch, 4),
                           "loss": loss_sum / window_steps, "learning_rate": scheduler.get_last_lr()[0],
                           "sentences_per_second": sentences_per_step * window_steps / elapsed}
                 if grad_norm is not None:
@@ -186,6 +186,8 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
                 _save_state_atomically(accelerator, out_dir / "checkpoints", progress.step, cfg.save_total_limit)
             if progress.step >= total_steps:
                 break
+        else:  # the pass over the data is complete
+            progress.epoch, progress.epoch_step = progress.epoch + 1, 0
     bar.close()
     train_seconds = time.perf_counter() - started
 
@@ -236,6 +238,9 @@ def _prepare_output_dir(cfg: TrainConfig, out_dir: Path) -> Path | None:
         path = Path(cfg.resume_from_checkpoint)
         if not path.is_dir():
             raise RunError(f"resume_from_checkpoint: {path} is not a checkpoint folder")
+        if not out_dir.exists():  # continuing another run's checkpoint into a new folder
+            out_dir.mkdir(parents=True)
+            cfg.save(out_dir / "config.yaml")
         return path
     if out_dir.exists() and any(out_dir.iterdir()) and not cfg.overwrite_output_dir:
         raise RunError(f"output_dir {out_dir} already holds a run; pick another output_dir, resume it with "

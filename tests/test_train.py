@@ -118,3 +118,29 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(tiny_encoder, corpus_
     for name, tensor in whole.items():
         torch.testing.assert_close(resumed[name], tensor, atol=0, rtol=0, msg=name)
     assert losses(killed) == losses(tmp_path / "whole")  # the log holds each step once
+
+
+def test_sts_dev_evaluation_during_training(tiny_encoder, corpus_file, tmp_path):
+    from conftest import require_shared
+    data_dir = require_shared("data", "senteval")
+    summary = train(config(tiny_encoder, corpus_file, tmp_path / "run", max_steps=4, eval_steps=2,
+                           eval_data_dir=str(data_dir), eval_tasks="stsb,sickr"))
+    assert summary["metric_for_best_model"] == "stsb_dev_spearman"
+    assert set(summary["final_metrics"]) >= {"stsb_dev_spearman", "sickr_trial_spearman", "stsb_dev_alignment",
+                                             "stsb_dev_uniformity", "avg_spearman"}
+    assert -100 <= summary["final_metrics"]["stsb_dev_spearman"] <= 100
+
+
+def test_eval_file_and_bad_eval_data(tiny_encoder, corpus_file, tmp_path):
+    from simcse_mini.data import DataError
+    from simcse_mini.evaluators import build_evaluator
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("sentence1\tsentence2\tscore\na dog runs\ta dog runs\t5\nthe man reads\tred ball\t0\n"
+                     "a cat sleeps\ta cat sings\t3\n")
+    evaluator = build_evaluator(config(tiny_encoder, corpus_file, tmp_path / "r", eval_file=str(pairs)))
+    assert list(evaluator(lambda sentences: __import__("numpy").random.rand(len(sentences), 4))) == ["pairs_spearman"]
+    pairs.write_text("sentence1\tsentence2\tscore\na\tb\tfive\n")
+    with pytest.raises(DataError, match=r"pairs.tsv, line 2: score 'five' is not a number"):
+        build_evaluator(config(tiny_encoder, corpus_file, tmp_path / "r", eval_file=str(pairs)))
+    with pytest.raises(DataError, match="not a SentEval-style data folder"):
+        build_evaluator(config(tiny_encoder, corpus_file, tmp_path / "r", eval_data_dir=str(tmp_path)))
