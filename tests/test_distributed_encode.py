@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +15,19 @@ HERE = Path(__file__).parent
 ENV = {**os.environ, "PYTHONPATH": str(HERE.parent), "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_two_processes_share_the_batches_and_return_the_same_embeddings(tmp_path):
     model = save_simcse_model(make_spread_encoder(tmp_path / "enc"), tmp_path / "model")
-    # On a machine without GPUs, --multi_gpu starts gloo processes on the CPU.
+    # On a machine without GPUs, --multi_gpu starts gloo processes on the CPU. A free port, not the
+    # default one, so that other jobs on a shared machine cannot collide with this one.
     launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                "--main_process_port", str(free_port())]
     for name, command in (("one", [sys.executable]), ("two", launcher)):
         subprocess.run([*command, str(HERE / "distributed_encode.py"), "--model", str(model),
                         "--out", str(tmp_path / f"{name}.npy")], check=True, env=ENV, timeout=300)
