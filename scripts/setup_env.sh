@@ -10,5 +10,5 @@ fi
 PY="$VENV/bin/python"
 "$PY" -m pip install -q --disable-pip-version-check --upgrade pip
 "$PY" -m pip install -q --disable-pip-version-check "torch==2.13.0"
-"$PY" -m pip install -q --disable-pip-version-check -e ".[dev]"
+"$PY" -m pip install -q --disable-pip-version-check -e ".[dev,faiss]"
 export PATH="$(cd "$VENV/bin" && pwd):$PATH"
