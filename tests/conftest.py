@@ -13,6 +13,14 @@ WORDS = ("the a man woman dog cat child bird plays eats reads runs sings sleeps 
          "with red blue green small big old young is was".split())
 
 
+def free_port() -> int:
+    """A free local port for a launched group of processes (accelerate's default may be taken)."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def make_sentences(n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))) + f" {i}" for i in range(n)]

@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import make_sentences, require_shared
+from conftest import free_port, make_sentences, require_shared
 from simcse_mini.config import ConfigError, load_config
 from simcse_mini.data import (DataError, NoDuplicatesSampler, build_train_dataset, build_train_loader,
                               text_keys)
@@ -286,7 +286,7 @@ def test_two_processes_share_each_epoch_without_overlap(tiny_encoder, tmp_path):
         run.setdefault("per_device_train_batch_size", 4)
     subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                     "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                    str(HERE / "record_batches.py"), "--encoder", str(tiny_encoder), "--runs", json.dumps(runs),
+                    "--main_process_port", str(free_port()), str(HERE / "record_batches.py"), "--encoder", str(tiny_encoder), "--runs", json.dumps(runs),
                     "--out", str(tmp_path)], check=True, env=ENV, timeout=300)
     ranks = [json.loads((tmp_path / f"rank-{r}.json").read_text()) for r in (0, 1)]
     sentences = {}

@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import make_tiny_encoder
+from conftest import free_port, make_tiny_encoder
 from simcse_mini.config import load_config
 from simcse_mini.model import SimCSEModel, load_tokenizer
 from simcse_mini.encoding import encode
@@ -79,7 +79,8 @@ def test_two_processes_equal_one_on_the_concatenated_batch(tmp_path):
             out = tmp_path / f"{objective}-{processes}.pt"
             # On a machine without GPUs, --multi_gpu starts gloo processes on the CPU (--cpu alone runs one).
             launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
-                        str(processes), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+                        str(processes), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                        "--main_process_port", str(free_port())]
             cmd = launcher if processes > 1 else [sys.executable]
             subprocess.run([*cmd, str(HERE / "distributed_step.py"), "--encoder", str(encoder), "--out", str(out),
                             "--objective", objective], check=True, env=ENV, timeout=300)

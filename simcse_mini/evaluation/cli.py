@@ -62,18 +62,15 @@ def selected_tasks(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 
 def load_encoder(args: argparse.Namespace):
-    """A function that embeds a list of sentences with the model the arguments name."""
-    import torch
+    """A function that embeds a list of sentences with the model the arguments name (a training run
+    folder, a simcse-mini model, a princeton-nlp checkpoint or any encoder; see SimCSE.from_pretrained)."""
+    from ..api import SimCSE
 
-    from ..encoding import encode
-    from ..model import SimCSEModel, load_tokenizer
-
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = SimCSEModel.from_pretrained(args.model, pooler_type=args.pooler).to(device)
-    tokenizer = load_tokenizer(args.model)
+    model = SimCSE.from_pretrained(args.model, device=args.device, pooler=args.pooler)
 
     def encode_sentences(sentences: list[str]):
-        return encode(model, tokenizer, sentences, batch_size=args.batch_size, max_length=args.max_length)
+        return model.encode(sentences, batch_size=args.batch_size, max_length=args.max_length,
+                            normalize=False, distributed=False)
 
     return encode_sentences
 
