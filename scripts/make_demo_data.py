@@ -5,8 +5,10 @@ Everything is produced from the small hand-written lexicon and sentence template
 below, so the demo needs no download and contains no copied text:
 
 * ``corpus.txt``: unlabelled training sentences, one per line;
+* ``train_triplets.csv``: supervised training rows ``sent0,sent1,hard_neg``, shaped like
+  SimCSE's NLI file (see "Training triplets" below);
 * ``sts_dev.tsv`` and ``sts_test.tsv``: STS-style pairs scored 0-5, whose sentences
-  never occur in the corpus (nor in the other file);
+  never occur in the corpus or the triplets (nor in the other file);
 * ``encoder/``: the config of a tiny BERT (its weights are random, made at training
   time) and a whole-word WordPiece vocabulary and tokenizer covering every token of
   the files above, so nothing is ever ``[UNK]``.
@@ -36,9 +38,20 @@ The gold score of an STS pair follows from how its two events relate:
 1  exactly one shared element: the agent, or the place
 0  nothing shared
 
-Synonyms are the only thing linking, say, "purchase" to "buy": they occur in the
-same contexts throughout the corpus, so a model can only learn their equivalence
-from the distribution of the corpus, never from an explicit signal.
+Synonyms are the only thing linking, say, "purchase" to "buy": in the corpus they
+merely occur in the same contexts, so an unsupervised model can only learn their
+equivalence from its distribution; the training triplets state it explicitly.
+
+Training triplets
+-----------------
+Each row is sent0, an event; sent1, the same event reworded (the score-5 relation);
+and hard_neg, an event with the same agent and action but another object or place
+(the score-3 relation, or score 2 for the few events without one), voiced in sent0's
+frame where possible, so that it often shares more words with sent0 than sent1 does.
+Contrastive training pushes hard_neg below sent1, which agrees with the gold order
+(3 < 5). A score-4 event (one detail changed) would not: pushed away as a negative,
+it contradicts its gold score next to 5 (on the demo it costs some 7 points of dev
+Spearman).
 
 Usage: python scripts/make_demo_data.py [--seed 13] [--out simcse_mini/demo]
 """
@@ -46,6 +59,7 @@ Usage: python scripts/make_demo_data.py [--seed 13] [--out simcse_mini/demo]
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import random
@@ -933,6 +947,16 @@ def content(sentence: str) -> list[str]:
     return [w for w in sentence.lower().rstrip(".?").replace(",", "").split() if w not in ("a", "an", "the")]
 
 
+def reword(rng: random.Random, e: Event, sentence: str, frame: str) -> str | None:
+    """``sentence`` (``e`` voiced in ``frame``) said again: in another frame where there is one, and
+    mostly (3 times in 4) with other synonyms; None if the content words came out unchanged."""
+    avoid = frozenset(content(sentence)) if rng.random() < 0.75 else frozenset()
+    realiser = Realiser(rng, avoid)
+    frames = [f for f in realiser.frames(e) if f != frame] or [frame]
+    second = realiser.statement(e, rng.choice(frames))[0]
+    return None if content(second) == content(sentence) else second
+
+
 def sts_pair(rng: random.Random, score: int, used: set[str]) -> tuple[str, str] | None:
     """One pair with gold ``score`` whose sentences are not in ``used``."""
     base = random_event(rng)
@@ -940,16 +964,8 @@ def sts_pair(rng: random.Random, score: int, used: set[str]) -> tuple[str, str] 
     if other is None:
         return None
     first, frame = Realiser(rng).statement(base)
-    if score == 5:
-        avoid = frozenset(content(first)) if rng.random() < 0.75 else frozenset()
-        realiser = Realiser(rng, avoid)
-        frames = [f for f in realiser.frames(other) if f != frame] or [frame]
-        second = realiser.statement(other, rng.choice(frames))[0]
-        if content(second) == content(first):
-            return None
-    else:
-        second = Realiser(rng).statement(other)[0]
-    if first == second or first in used or second in used:
+    second = reword(rng, other, first, frame) if score == 5 else Realiser(rng).statement(other)[0]
+    if second is None or first == second or first in used or second in used:
         return None
     return (first, second) if rng.random() < 0.5 else (second, first)
 
@@ -964,6 +980,37 @@ def make_sts(rng: random.Random, size: int, used: set[str]) -> list[tuple[str, s
             used.update(pair)
             rows.append((*pair, score))
     rng.shuffle(rows)
+    return rows
+
+
+# --------------------------------------------------------------------------- training triplets
+
+def triplet(rng: random.Random, held_out: set[str]) -> tuple[str, str, str] | None:
+    """(sent0, sent1, hard_neg): an event, its rewording (score 5) and a score-3 event (score 2
+    where there is none) in sent0's frame where it fits; see "Training triplets" above."""
+    base = random_event(rng)
+    negative = (related_event(rng, base, 3) or related_event(rng, base, 2)) if base else None
+    if negative is None:
+        return None
+    anchor, frame = Realiser(rng).statement(base)
+    positive = reword(rng, base, anchor, frame)
+    realiser = Realiser(rng)
+    hard = realiser.statement(negative, frame if frame in realiser.frames(negative) else None)[0]
+    row = (anchor, positive, hard)
+    if positive is None or hard == anchor or any(s in held_out for s in row):
+        return None
+    return row
+
+
+def make_triplets(rng: random.Random, size: int, held_out: set[str]) -> list[tuple[str, str, str]]:
+    """``size`` triplets with distinct sent0, none of whose sentences is in ``held_out``."""
+    anchors: set[str] = set()
+    rows = []
+    while len(rows) < size:
+        row = triplet(rng, held_out)
+        if row and row[0] not in anchors:
+            anchors.add(row[0])
+            rows.append(row)
     return rows
 
 
@@ -1024,12 +1071,20 @@ def write_sts(path: Path, rows: list[tuple[str, str, int]]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def write_triplets(path: Path, rows: list[tuple[str, str, str]]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["sent0", "sent1", "hard_neg"])
+        writer.writerows(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "simcse_mini" / "demo")
     parser.add_argument("--corpus-size", type=int, default=7000)
     parser.add_argument("--pairs", type=int, default=400, help="pairs in each of the dev and test files")
+    parser.add_argument("--triplets", type=int, default=2500, help="rows of the supervised training file")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
@@ -1037,6 +1092,8 @@ def main() -> None:
     dev = make_sts(rng, args.pairs, used)
     test = make_sts(rng, args.pairs, used)
     corpus = make_corpus(rng, args.corpus_size, held_out=used)
+    triplets = make_triplets(rng, args.triplets, held_out=used)
+    triplet_sentences = [s for row in triplets for s in row]
 
     unseen = word_tokens(sorted(used)) - word_tokens(corpus)
     if unseen:
@@ -1046,9 +1103,10 @@ def main() -> None:
     (args.out / "corpus.txt").write_text("\n".join(corpus) + "\n")
     write_sts(args.out / "sts_dev.tsv", dev)
     write_sts(args.out / "sts_test.tsv", test)
-    vocab_size = write_encoder(args.out / "encoder", corpus + sorted(used))
-    print(f"wrote {len(corpus)} corpus sentences, {len(dev)} + {len(test)} STS pairs, "
-          f"vocabulary of {vocab_size} to {args.out}")
+    write_triplets(args.out / "train_triplets.csv", triplets)
+    vocab_size = write_encoder(args.out / "encoder", corpus + sorted(used) + triplet_sentences)
+    print(f"wrote {len(corpus)} corpus sentences, {len(dev)} + {len(test)} STS pairs, {len(triplets)} "
+          f"training triplets, vocabulary of {vocab_size} to {args.out}")
 
 
 if __name__ == "__main__":

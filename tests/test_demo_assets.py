@@ -38,6 +38,19 @@ def sts(request) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
+def triplets() -> list[dict[str, str]]:
+    with (DEMO / "train_triplets.csv").open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == ["sent0", "sent1", "hard_neg"]
+        return list(reader)
+
+
+@pytest.fixture(scope="module")
+def triplet_sentences(triplets) -> list[str]:
+    return [r[key] for r in triplets for key in ("sent0", "sent1", "hard_neg")]
+
+
+@pytest.fixture(scope="module")
 def sts_sentences() -> list[str]:
     rows = read_sts("sts_dev.tsv") + read_sts("sts_test.tsv")
     return [r[key] for r in rows for key in ("sentence1", "sentence2")]
@@ -50,8 +63,8 @@ def tokenizer():
 
 
 def test_files_exist():
-    for name in ["corpus.txt", "sts_dev.tsv", "sts_test.tsv", "encoder/config.json", "encoder/vocab.txt",
-                 "encoder/tokenizer.json", "encoder/tokenizer_config.json"]:
+    for name in ["corpus.txt", "sts_dev.tsv", "sts_test.tsv", "train_triplets.csv", "encoder/config.json",
+                 "encoder/vocab.txt", "encoder/tokenizer.json", "encoder/tokenizer_config.json"]:
         assert (DEMO / name).is_file(), name
     assert not list(ENCODER.glob("*.safetensors")) and not list(ENCODER.glob("*.bin")), "no weights are shipped"
 
@@ -66,6 +79,27 @@ def test_corpus(corpus):
     assert all(line.strip() == line and line for line in corpus)
     assert len(set(corpus)) == len(corpus), "duplicate corpus sentences"
     assert all(line[0].isupper() and line[-1] in ".?" for line in corpus)
+
+
+def test_triplet_rows(triplets, triplet_sentences):
+    assert 2000 <= len(triplets) <= 10000
+    assert all(len({r["sent0"], r["sent1"], r["hard_neg"]}) == 3 for r in triplets)
+    assert len({r["sent0"] for r in triplets}) == len(triplets), "duplicate sent0"
+    assert all(s.strip() == s and s[0].isupper() and s[-1] == "." for s in triplet_sentences)
+
+
+def test_triplets_are_held_out(triplet_sentences, sts_sentences):
+    normalise = " ".join
+    sts = {normalise(s.lower().split()) for s in sts_sentences}
+    assert not [s for s in triplet_sentences if normalise(s.lower().split()) in sts]
+
+
+def test_triplets_cover_the_sts_words(triplet_sentences, sts_sentences, tokenizer):
+    """Supervised training sees nearly every STS token: at 2,500 rows only a few rare inflections
+    (base-form verbs, used only with a plural agent in the present tense) are missing."""
+    sts_tokens = {t for s in sts_sentences for t in tokenizer.tokenize(s)}
+    missing = sts_tokens - {t for s in triplet_sentences for t in tokenizer.tokenize(s)}
+    assert len(missing) <= len(sts_tokens) // 50, sorted(missing)
 
 
 def test_sts_rows(sts):
@@ -114,9 +148,10 @@ def test_tokenizer_is_lowercasing_wordpiece(tokenizer):
     assert tokenizer.tokenize("zzyzx") == ["[UNK]"]
 
 
-def test_no_unknown_tokens(corpus, sts_sentences, tokenizer):
-    encoded = tokenizer(corpus + sts_sentences)["input_ids"]
-    assert not [s for s, ids in zip(corpus + sts_sentences, encoded) if tokenizer.unk_token_id in ids]
+def test_no_unknown_tokens(corpus, sts_sentences, triplet_sentences, tokenizer):
+    sentences = corpus + sts_sentences + triplet_sentences
+    encoded = tokenizer(sentences)["input_ids"]
+    assert not [s for s, ids in zip(sentences, encoded) if tokenizer.unk_token_id in ids]
     assert max(len(ids) for ids in encoded) <= 64
 
 
