@@ -141,7 +141,6 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     # --- training -----------------------------------------------------------------------------
     start_metrics = evaluate() if progress.step == 0 else {}
     consider_best(start_metrics)
-    sentences_per_step = global_batch
     bar = tqdm(total=total_steps, initial=progress.step, desc="Training", unit="step",
                disable=not accelerator.is_local_main_process)
     model.train()
@@ -173,7 +172,7 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
                 epoch = progress.epoch + progress.epoch_step / steps_per_epoch if steps_per_epoch else progress.epoch
                 record = {"step": progress.step, "epoch": round(epoch, 4),
                           "loss": loss_sum / window_steps, "learning_rate": scheduler.get_last_lr()[0],
-                          "sentences_per_second": sentences_per_step * window_steps / elapsed}
+                          "sentences_per_second": global_batch * window_steps / elapsed}
                 if grad_norm is not None:
                     record["grad_norm"] = float(grad_norm)
                 log.write(record)
@@ -199,7 +198,7 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
         _save_model_atomically(unwrapped, tokenizer, out_dir / "final", cfg, progress.step)
         trained = progress.step - start_step
         summary = {"steps": progress.step, "train_seconds": round(train_seconds, 2),
-                   "sentences_per_second": round(sentences_per_step * trained / max(train_seconds, 1e-9), 2),
+                   "sentences_per_second": round(global_batch * trained / max(train_seconds, 1e-9), 2),
                    "start_metrics": start_metrics, "final_metrics": final_metrics,
                    "metric_for_best_model": cfg.metric_for_best_model or next(iter(final_metrics), None),
                    "best_metric": progress.best_metric, "best_step": progress.best_step,
