@@ -50,7 +50,7 @@ and hard_neg, an event with the same agent and action but another object or plac
 frame where possible, so that it often shares more words with sent0 than sent1 does.
 Contrastive training pushes hard_neg below sent1, which agrees with the gold order
 (3 < 5). A score-4 event (one detail changed) would not: pushed away as a negative,
-it contradicts its gold score next to 5 (on the demo it costs some 7 points of dev
+it contradicts its gold score next to 5 (in tuning runs it cost 3 to 7 points of dev
 Spearman).
 
 Usage: python scripts/make_demo_data.py [--seed 13] [--out simcse_mini/demo]
