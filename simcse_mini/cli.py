@@ -50,7 +50,7 @@ def run_train(args: argparse.Namespace, extra: list[str]) -> int:
 def describe_run(summary: dict) -> str:
     """What a run achieved, in words a newcomer understands."""
     lines = [f"Trained {summary['steps']} steps in {summary['train_seconds']:.0f} s "
-             f"({summary['sentences_per_second']:.0f} sentences/s)."]
+             f"({summary['examples_per_second']:.0f} examples/s)."]
     key = summary.get("metric_for_best_model")
     if key:
         start = summary["start_metrics"].get(key)

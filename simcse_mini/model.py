@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import os
 from contextlib import nullcontext
 from pathlib import Path
@@ -32,6 +33,7 @@ from .config import POOLERS
 from .dropout import install_mask_control
 from .losses.mlm import IGNORE_INDEX
 
+logger = logging.getLogger(__name__)
 SIMCSE_CONFIG_NAME = "simcse_config.json"
 HEAD_WEIGHTS_NAME = "simcse_head.safetensors"
 HIDDEN_STATE_POOLERS = ("avg_first_last", "avg_top2")
@@ -121,6 +123,9 @@ def load_backbone(name_or_path: str, *, with_mlm_head: bool = False, random_init
         drop_pooler = model_class is not None and not with_mlm_head and not with_pooling_layer
         extra = _without_pooling_layer(model_class) if drop_pooler else {}
         if random_init:
+            if any(Path(name_or_path).glob("*.safetensors")) or any(Path(name_or_path).glob("*.bin")):
+                logger.warning("random_init: ignoring the trained weights in %s and starting from random ones",
+                               name_or_path)
             return auto.from_config(config, trust_remote_code=trust_remote_code, **extra)
         if not with_pooling_layer:
             return auto.from_pretrained(name_or_path, config=config, trust_remote_code=trust_remote_code, **extra)

@@ -88,6 +88,7 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
         dropout_mask=cfg.dropout_mask)
     with accelerator.main_process_first():
         dataset = build_train_dataset(cfg, tokenizer)
+    # Examples per optimizer step: source sentences (unsup; each is encoded twice) or pairs/triplets (sup).
     global_batch = cfg.per_device_train_batch_size * accelerator.num_processes
     loader = build_train_loader(cfg, dataset, tokenizer.pad_token_id, accelerator.num_processes)
 
@@ -172,11 +173,11 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
                 epoch = progress.epoch + progress.epoch_step / steps_per_epoch if steps_per_epoch else progress.epoch
                 record = {"step": progress.step, "epoch": round(epoch, 4),
                           "loss": loss_sum / window_steps, "learning_rate": scheduler.get_last_lr()[0],
-                          "sentences_per_second": global_batch * window_steps / elapsed}
+                          "examples_per_second": global_batch * window_steps / elapsed}
                 if grad_norm is not None:
                     record["grad_norm"] = float(grad_norm)
                 log.write(record)
-                bar.set_postfix(loss=f"{record['loss']:.4f}", sent_s=f"{record['sentences_per_second']:.0f}")
+                bar.set_postfix(loss=f"{record['loss']:.4f}", ex_s=f"{record['examples_per_second']:.0f}")
                 window_start, window_steps, loss_sum = time.perf_counter(), 0, 0.0
             if progress.step % cfg.eval_steps == 0 and progress.step < total_steps:
                 consider_best(evaluate())
@@ -198,7 +199,7 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
         _save_model_atomically(unwrapped, tokenizer, out_dir / "final", cfg, progress.step)
         trained = progress.step - start_step
         summary = {"steps": progress.step, "train_seconds": round(train_seconds, 2),
-                   "sentences_per_second": round(global_batch * trained / max(train_seconds, 1e-9), 2),
+                   "examples_per_second": round(global_batch * trained / max(train_seconds, 1e-9), 2),
                    "start_metrics": start_metrics, "final_metrics": final_metrics,
                    "metric_for_best_model": cfg.metric_for_best_model or next(iter(final_metrics), None),
                    "best_metric": progress.best_metric, "best_step": progress.best_step,
