@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import broadcast_object_list, set_seed
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
@@ -121,8 +121,9 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     def evaluate() -> dict[str, float]:
         if evaluator is None or not accelerator.is_main_process:
             return {}
-        metrics = evaluator(lambda sentences: encode(unwrapped, tokenizer, sentences,
-                                                     max_length=cfg.max_seq_length).numpy())
+        # Evaluate whole sentences, as `simcse-mini evaluate` and SimCSE do: max_seq_length truncates
+        # training inputs only.
+        metrics = evaluator(lambda sentences: encode(unwrapped, tokenizer, sentences).numpy())
         log.write({"step": progress.step, **{f"eval/{k}": v for k, v in metrics.items()}})
         return metrics
 
@@ -261,7 +262,6 @@ def latest_checkpoint(out_dir: Path) -> Path | None:
 
 
 def _broadcast_path(accelerator: Accelerator, path: Path | None) -> Path:
-    from accelerate.utils import broadcast_object_list
     holder = [str(path) if path is not None else None]
     broadcast_object_list(holder)
     return Path(holder[0])
