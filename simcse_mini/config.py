@@ -76,6 +76,9 @@ class TrainConfig:
         "independent", "Unsupervised only: how the encoder's dropout masks are drawn. independent (each "
         "example and view its own mask: SimCSE), shared_across_batch (one mask per view for the whole batch), "
         "shared_across_views (each example's two views share a mask), off (no dropout).")
+    dropout: Optional[float] = _opt(
+        None, "Dropout probability for every dropout of the encoder (hidden states and attention "
+        "probabilities) during training; unset keeps the encoder's own (0.1 for BERT and RoBERTa).")
     max_seq_length: int = _opt(32, "Sentences are truncated to this many tokens.")
     trust_remote_code: bool = _opt(
         False, "Allow model code from the hub to run (only for models you trust).")
@@ -184,6 +187,8 @@ class TrainConfig:
             bad("dropout_mask", f"choose one of {', '.join(DROPOUT_MASK_MODES)}")
         if self.dropout_mask != "independent" and self.objective != "unsup":
             bad("dropout_mask", "mask modes other than independent apply to unsupervised training only")
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+            bad("dropout", "a probability in [0, 1)")
         if self.eval_source not in EVAL_SOURCES:
             bad("eval_source", f"choose one of {', '.join(EVAL_SOURCES)}")
         unknown_tasks = [t for t in self.eval_tasks.split(",") if t.strip() not in ("stsb", "sickr")]

@@ -124,6 +124,14 @@ AttentionInterface.register(ATTENTION_NAME, _attention_with_masked_dropout)
 ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION_NAME, eager_mask)
 
 
+def set_dropout_rate(encoder: nn.Module, p: float) -> None:
+    """Make every dropout module of ``encoder`` drop with probability ``p``. Attention-probability
+    dropout reads the rate from its module at each call, so it follows too."""
+    for module in encoder.modules():
+        if isinstance(module, (nn.Dropout, MaskedDropout)):
+            module.p = p
+
+
 def install_mask_control(encoder: nn.Module, mode: str) -> MaskControl:
     """Route every dropout of ``encoder`` through one MaskControl; return it."""
     control = MaskControl(mode)

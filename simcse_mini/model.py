@@ -30,7 +30,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM, AutoTokeni
 from transformers.utils import cached_file
 
 from .config import POOLERS
-from .dropout import install_mask_control
+from .dropout import install_mask_control, set_dropout_rate
 from .losses.mlm import IGNORE_INDEX
 
 logger = logging.getLogger(__name__)
@@ -255,7 +255,8 @@ class SimCSEModel(nn.Module):
     def from_pretrained(cls, name_or_path: str, pooler_type: str | None = None, *,
                         mlp_only_train: bool | None = None, with_mlm_head: bool = False,
                         random_init: bool = False, head_from_pooler: bool = False,
-                        trust_remote_code: bool = False, dropout_mask: str = "independent") -> "SimCSEModel":
+                        trust_remote_code: bool = False, dropout_mask: str = "independent",
+                        dropout: float | None = None) -> "SimCSEModel":
         """Load a simcse-mini model (folder or hub name), or start from any Hugging Face encoder.
 
         For a simcse-mini model the recorded pooler is used unless ``pooler_type`` overrides it.
@@ -263,6 +264,7 @@ class SimCSEModel(nn.Module):
         ``head_from_pooler`` takes the ``cls`` MLP head from the encoder's own pooling layer
         (BERT/RoBERTa ``pooler.dense`` + Tanh, the same shape), which is where SimCSE's published
         checkpoints (princeton-nlp/*) and simcse-mini's Hugging Face export keep the trained MLP.
+        ``dropout`` sets the rate of every dropout in the encoder (default: the encoder's own).
         """
         record_file = find_model_file(name_or_path, SIMCSE_CONFIG_NAME)
         record = json.loads(Path(record_file).read_text()) if record_file else {}
@@ -270,6 +272,8 @@ class SimCSEModel(nn.Module):
         head_in_pooler = head_from_pooler and pooler == "cls"
         backbone = load_backbone(name_or_path, with_mlm_head=with_mlm_head, random_init=random_init,
                                  with_pooling_layer=head_in_pooler, trust_remote_code=trust_remote_code)
+        if dropout is not None:
+            set_dropout_rate(backbone, dropout)
         if head_in_pooler:  # move the pooling layer into the head, so the encoder never computes it
             pooler_layer, backbone.pooler = backbone.pooler, None
         keep_mlp_flag = mlp_only_train if mlp_only_train is not None else record.get("mlp_only_train", False)

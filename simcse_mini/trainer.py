@@ -85,7 +85,7 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     model = SimCSEModel.from_pretrained(
         cfg.model_name_or_path, cfg.pooler_type, mlp_only_train=cfg.mlp_only_train,
         with_mlm_head=cfg.do_mlm, random_init=cfg.random_init, trust_remote_code=cfg.trust_remote_code,
-        dropout_mask=cfg.dropout_mask)
+        dropout_mask=cfg.dropout_mask, dropout=cfg.dropout)
     with accelerator.main_process_first():
         dataset = build_train_dataset(cfg, tokenizer)
     # Examples per optimizer step: source sentences (unsup; each is encoded twice) or pairs/triplets (sup).

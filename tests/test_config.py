@@ -35,6 +35,7 @@ def test_unknown_key_suggests_closest(tmp_path):
     ("objective", "triplet", r"objective='triplet': choose one of unsup, sup"),
     ("mixed_precision", "fp8", r"mixed_precision='fp8'"),
     ("lr_scheduler_type", "zigzag", r"lr_scheduler_type='zigzag': unknown schedule"),
+    ("dropout", "1.0", r"dropout=1.0: a probability in \[0, 1\)"),
 ])
 def test_bad_values(key, value, message):
     with pytest.raises(ConfigError, match=message):

@@ -112,3 +112,21 @@ def test_one_backward_pass_equals_per_example_passes_with_the_same_masks(tiny_en
         summed = [s + g for s, g in zip(summed, grads_of(term))]
     for g_batch, g_sum in zip(batch_grads, summed):
         torch.testing.assert_close(g_sum, g_batch, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["independent", "shared_across_views"])
+def test_dropout_option_sets_the_rate_of_every_dropout(tiny_encoder, mode):
+    torch.manual_seed(0)
+    model = SimCSEModel.from_pretrained(str(tiny_encoder), "avg", dropout_mask=mode, dropout=0.3).train()
+    if model.mask_control is None:
+        model.mask_control = install_mask_control(model.encoder, mode)
+    masks, _ = recorded_masks(model, tiny_encoder)
+    assert len(masks) == 1 + 3 * model.encoder.config.num_hidden_layers  # attention probabilities included
+    dropped = torch.cat([(m == 0).flatten().float() for m in masks]).mean().item()
+    assert 0.27 < dropped < 0.33
+
+
+def test_dropout_zero_makes_training_views_identical(tiny_encoder):
+    model = SimCSEModel.from_pretrained(str(tiny_encoder), "avg", dropout=0.0).train()
+    views = model(*inputs(tiny_encoder))["embeddings"]
+    torch.testing.assert_close(views[0], views[1])
