@@ -46,6 +46,9 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass (default: 64)")
     parser.add_argument("--max-length", type=int,
                         help="truncate sentences to this many tokens (default: what the model allows)")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
+                        help="fp32 (default), or bf16: the encoder runs under bfloat16 autocast, about 2-3x "
+                             "faster on CPUs with bf16 matrix units; scores move by a few hundredths")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     parser.add_argument("--output", metavar="FILE", help="also write the results to this JSON file")
 
@@ -70,7 +73,7 @@ def load_encoder(args: argparse.Namespace):
 
     def encode_sentences(sentences: list[str]):
         return model.encode(sentences, batch_size=args.batch_size, max_length=args.max_length,
-                            normalize=False, distributed=False)
+                            normalize=False, distributed=False, precision=args.precision)
 
     return encode_sentences
 

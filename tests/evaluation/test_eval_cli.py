@@ -72,3 +72,16 @@ def test_data_problems_are_reported_before_loading_the_model(tmp_path, capsys, a
         args += ["--data-dir", str(senteval_dir)]
     status, _, err = run(capsys, "--model", "no/such-model", *args)
     assert status == 2 and message in err
+
+
+def test_bf16_precision_scores_close_to_fp32(tiny_encoder, tmp_path, capsys):
+    senteval_dir = write_senteval_folder(tmp_path)
+    scores = {}
+    for precision in ("fp32", "bf16"):
+        output = tmp_path / f"{precision}.json"
+        status, _, _ = run(capsys, "--model", tiny_encoder, "--pooler", "avg", "--data-dir", senteval_dir,
+                           "--tasks", "stsb", "--precision", precision, "--output", output)
+        assert status == 0
+        scores[precision] = json.loads(output.read_text())["stsb"]["pearson"]
+    assert scores["bf16"] != scores["fp32"]  # bf16 autocast did run
+    assert scores["bf16"] == pytest.approx(scores["fp32"], abs=2.0)  # 7 pairs: Pearson moves a little, not wholesale
