@@ -113,3 +113,19 @@ def test_head_from_pooler_takes_the_encoders_pooling_layer(tiny_encoder):
     assert model.encoder.pooler is None and model.embedding_pooler_type == "cls"
     assert SimCSEModel.from_pretrained(str(tiny_encoder), "cls", mlp_only_train=True).embedding_pooler_type == \
         "cls_before_pooler"
+
+
+def test_mlm_loss_on_masked_positions_equals_the_full_vocabulary_loss(tiny_encoder):
+    from simcse_mini.losses import mask_tokens
+
+    torch.manual_seed(0)
+    model = SimCSEModel.from_pretrained(str(tiny_encoder), "cls", with_mlm_head=True).eval()
+    tokenizer = load_tokenizer(str(tiny_encoder))
+    ids, mask = batch(tokenizer, ["the man plays the guitar in the park", "a dog runs", "old house by the sea"])
+    masked, labels = mask_tokens(ids, mask, tokenizer.all_special_ids, tokenizer.mask_token_id, len(tokenizer), 0.5)
+    loss = model(ids, mask, mlm_input_ids=masked, mlm_labels=labels)["mlm_loss"]
+    reference = model.backbone(input_ids=masked.flatten(0, 1), attention_mask=mask.flatten(0, 1),
+                               labels=labels.flatten(0, 1)).loss
+    torch.testing.assert_close(loss, reference)
+    loss.backward()
+    assert model.backbone.cls.predictions.transform.dense.weight.grad is not None
