@@ -6,7 +6,10 @@ import statistics
 import pytest
 
 from simcse_mini.cli import main
+from simcse_mini.config import load_config
+from simcse_mini.evaluation.metrics import alignment, uniformity
 from simcse_mini.report import ReportError, report
+from simcse_mini.trainer import RunError, train
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURES = ["loss.png", "learning_rate.png", "speed.png", "eval.png", "alignment_uniformity.png"]
@@ -111,3 +114,58 @@ def test_report_command(tmp_path, capsys):
     assert table_row((tmp_path / "out" / "summary.md").read_text(), "x")["runs"] == "2"
     assert main(["report", str(tmp_path / "missing"), "--output", str(tmp_path / "out")]) == 1
     assert "missing: no such run folder" in capsys.readouterr().err
+
+
+def geometry_evaluator(encode_fn):
+    """Alignment of reworded pairs and uniformity of all sentences, as STS-B dev evaluation logs them."""
+    first = encode_fn(["a dog runs in the park", "the man plays the guitar", "a red ball"])
+    second = encode_fn(["the dog runs in a park", "a man plays guitar", "the red ball"])
+    return {"stsb_dev_spearman": float(100 * (first * second).sum(axis=1).mean()),
+            "stsb_dev_alignment": alignment(first, second), "stsb_dev_uniformity": uniformity(first)}
+
+
+def scalars(event_dir, tag):
+    """(step, value) of each event TensorBoard shows for ``tag``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(event_dir))
+    events.Reload()
+    return [(event.step, event.value) for event in events.Scalars(tag)]
+
+
+def tiny_run_config(tiny_encoder, corpus_file, output_dir, **overrides):
+    return load_config(None, {"model_name_or_path": str(tiny_encoder), "train_file": str(corpus_file),
+                              "output_dir": str(output_dir), "per_device_train_batch_size": 8, "max_steps": 4,
+                              "logging_steps": 1, "pooler_type": "avg", **overrides})
+
+
+def test_tensorboard_holds_the_logged_scalars_and_report_reads_the_run(tiny_encoder, corpus_file, tmp_path):
+    pytest.importorskip("tensorboard")
+    run = tmp_path / "tb-run"
+    cfg = tiny_run_config(tiny_encoder, corpus_file, run, eval_steps=2, save_steps=2, report_to="tensorboard")
+    train(cfg, evaluator=geometry_evaluator)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    event_dir = run / "tensorboard" / "tb-run"
+    for tag in ("loss", "learning_rate", "examples_per_second", "eval/stsb_dev_spearman", "eval/stsb_dev_uniformity"):
+        logged = [(r["step"], r[tag]) for r in records if tag in r]
+        assert [step for step, _ in scalars(event_dir, tag)] == [step for step, _ in logged], tag
+        assert [value for _, value in scalars(event_dir, tag)] == pytest.approx([value for _, value in logged]), tag
+    assert [step for step, _ in scalars(event_dir, "eval/stsb_dev_alignment")] == [0, 2, 4]
+
+    # Resumed from step 2, the run logs steps 3 and 4 again; TensorBoard shows each step once.
+    cfg.resume_from_checkpoint = str(run / "checkpoints" / "step-2")
+    train(cfg, evaluator=geometry_evaluator)
+    assert [step for step, _ in scalars(event_dir, "loss")] == [1, 2, 3, 4]
+
+    written = report([run], tmp_path / "report")
+    assert sorted(p.name for p in written) == sorted(FIGURES + ["summary.md"])
+    for path in written[:-1]:
+        assert_png(path)
+    final_loss = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()][-2]["loss"]
+    row = table_row((tmp_path / "report" / "summary.md").read_text(), "tb-run")
+    assert row["steps"] == "4" and row["final loss"] == f"{final_loss:.4f}"
+
+
+def test_a_tracker_that_is_not_installed_is_named(tiny_encoder, corpus_file, tmp_path, monkeypatch):
+    monkeypatch.setattr("simcse_mini.trainer.is_wandb_available", lambda: False)
+    with pytest.raises(RunError, match=r"report_to=tensorboard,wandb: the wandb package is not installed"):
+        train(tiny_run_config(tiny_encoder, corpus_file, tmp_path / "run", report_to="tensorboard,wandb"))
