@@ -91,8 +91,8 @@ def report(run_dirs: list[str | Path], output_dir: str | Path, labels: list[str]
     keys = list(dict.fromkeys(key for run in runs for key in run.keys()))
     spearman = [k for k in keys if k.startswith("eval/") and k.endswith("_spearman")]
     # Alignment and uniformity are measured together, on one task's pairs ("eval/stsb_dev").
-    geometry = [k[: -len("_alignment")] for k in keys
-                if k.startswith("eval/") and k.endswith("_alignment") and k.replace("_alignment", "_uniformity") in keys]
+    geometry = [k.removesuffix("_alignment") for k in keys if k.startswith("eval/") and k.endswith("_alignment")
+                and k.removesuffix("_alignment") + "_uniformity" in keys]
 
     written = []
     figures = [(name, [key], [label]) for name, key, label in CURVES if key in keys]
@@ -129,7 +129,8 @@ def summary_table(groups: dict[str, list[Run]], spearman: list[str], geometry: l
     rows = []
     for label, runs in groups.items():
         steps = sorted({max(r["step"] for r in run.records) for run in runs})
-        row = [label, str(len(runs)), str(steps[0]) if len(steps) == 1 else f"{steps[0]}–{steps[-1]}",
+        row = [label.replace("|", "\\|"), str(len(runs)),
+               str(steps[0]) if len(steps) == 1 else f"{steps[0]}–{steps[-1]}",
                _mean_std([_final(run, "loss") for run in runs], 4)]
         for key in spearman:
             row.append(_mean_std([_final(run, key) for run in runs], 2))

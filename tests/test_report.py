@@ -24,8 +24,8 @@ def write_run(folder, final_loss, spearmans, alignment=0.2, uniformity=-1.0, ste
     for step in range(0, steps + 1):
         if step and step % 10 == 0:
             loss = final_loss + (steps - step) / 10
-            records.append({"step": step, "epoch": step / steps, "loss": loss, "learning_rate": 3e-5 * (1 - step / steps),
-                            "examples_per_second": 200.0 + step, "grad_norm": 1.0})
+            records.append({"step": step, "epoch": step / steps, "loss": loss,
+                            "learning_rate": 3e-5 * (1 - step / steps), "examples_per_second": 200.0 + step})
         if step in evaluations:
             fraction = step / steps
             records.append({"step": step, "eval/stsb_dev_spearman": evaluations[step],
