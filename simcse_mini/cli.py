@@ -1,5 +1,5 @@
 """``simcse-mini`` command line: ``simcse-mini train --config X.yaml [--key value ...]``,
-``simcse-mini evaluate --model PATH_OR_NAME [...]``.
+``simcse-mini evaluate --model PATH_OR_NAME [...]``, ``simcse-mini report RUN_DIR [...] --output DIR``.
 
 Also runs as ``python -m simcse_mini ...`` and ``accelerate launch -m simcse_mini train ...``.
 """
@@ -31,6 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="score a model on STS12-16, STS-B and SICK-R (the SimCSE table)")
     add_evaluate_arguments(evaluate)
     _add_embedding_commands(commands)
+    report = commands.add_parser("report", help="plot and tabulate the metrics of training runs, to compare them")
+    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="training run folders (their metrics.jsonl)")
+    report.add_argument("--output", required=True, help="folder to write the PNG figures and summary.md into")
+    report.add_argument("--labels", nargs="+", metavar="LABEL",
+                        help="one label per RUN_DIR (default: the folder's name); runs sharing a label are drawn "
+                             "as one line, their mean in a min-max band")
+    report.add_argument("--title", help="title of the figures and of summary.md")
     return parser
 
 
@@ -162,6 +169,14 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_report(args: argparse.Namespace) -> int:
+    from .report import report
+
+    for path in report(args.run_dirs, args.output, args.labels, args.title):
+        print(f"Wrote {path}")
+    return 0
+
+
 EMBEDDING_COMMANDS = {"encode": run_encode, "search": run_search, "export": run_export}
 
 
@@ -178,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_evaluate(args)
         if args.command in EMBEDDING_COMMANDS:
             return EMBEDDING_COMMANDS[args.command](args)
+        if args.command == "report":
+            return run_report(args)
     except ConfigError as err:
         print(f"simcse-mini: config error: {err}", file=sys.stderr)
         return 2
@@ -186,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         from .data import DataError
         from .export import ExportError
         from .model import ModelLoadError
+        from .report import ReportError
         from .trainer import RunError
-        if isinstance(err, (DataError, ExportError, ModelLoadError, RunError)):
+        if isinstance(err, (DataError, ExportError, ModelLoadError, ReportError, RunError)):
             print(f"simcse-mini: error: {err}", file=sys.stderr)
             return 1
         raise

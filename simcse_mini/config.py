@@ -24,6 +24,7 @@ EVAL_SOURCES = ("senteval", "hub")
 MIXED_PRECISION = ("no", "bf16", "fp16")
 DROPOUT_MASK_MODES = ("independent", "shared_across_batch", "shared_across_views", "off")
 ENCODING_ERRORS = ("strict", "replace", "ignore")
+TRACKERS = ("tensorboard", "wandb")
 
 
 class ConfigError(ValueError):
@@ -164,6 +165,10 @@ class TrainConfig:
     metric_for_best_model: Optional[str] = _opt(
         None, "Evaluation metric that selects the best model (default: the first one the evaluator reports).")
     greater_is_better: bool = _opt(True, "Whether a larger metric_for_best_model is better.")
+    report_to: str = _opt(
+        "none", "Also send every metrics.jsonl record to experiment trackers (through accelerate): none, "
+        "tensorboard (event files in output_dir/tensorboard/; view them with tensorboard --logdir output_dir), "
+        "wandb, all (every one installed) or a comma-separated list (tensorboard,wandb).")
     resume_from_checkpoint: Optional[str] = _opt(
         None, "Continue a run: 'latest' (newest checkpoint in output_dir) or a checkpoint folder.")
 
@@ -246,6 +251,8 @@ class TrainConfig:
             bad("preprocessing_num_workers", "must be >= 1 (or none)")
         if self.shuffle_buffer_size < 1:
             bad("shuffle_buffer_size", "must be >= 1")
+        if self.report_to not in ("none", "all") and not set(self.log_with) <= set(TRACKERS):
+            bad("report_to", f"choose none, all, or one or more of {', '.join(TRACKERS)} (comma-separated)")
         if self.encoding_errors not in ENCODING_ERRORS:
             bad("encoding_errors", f"choose one of {', '.join(ENCODING_ERRORS)}")
         if self.streaming:
@@ -255,6 +262,13 @@ class TrainConfig:
                 bad("no_duplicates_in_batch", "needs the whole data prepared up front; not with streaming")
             if self.strict:
                 bad("strict", "checks every row before training; a stream is read while training")
+
+    @property
+    def log_with(self) -> list[str] | str | None:
+        """``report_to`` as accelerate's ``log_with``: None, "all" or a list of tracker names."""
+        if self.report_to in ("none", "all"):
+            return None if self.report_to == "none" else "all"
+        return [name.strip() for name in self.report_to.split(",")]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

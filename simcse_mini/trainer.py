@@ -12,6 +12,7 @@ Run folder (``output_dir``):
   best/                the model with the best evaluation metric (when there is an evaluator)
   final/               the model after the last step
   summary.json         what the run achieved
+  tensorboard/NAME/    TensorBoard event files of the metrics.jsonl records (with report_to tensorboard)
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from typing import Callable
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import broadcast_object_list, set_seed
+from accelerate.utils import (ProjectConfiguration, broadcast_object_list, is_tensorboard_available,
+                               is_wandb_available, set_seed)
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
@@ -73,9 +75,12 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     if cfg.mixed_precision == "fp16" and not torch.cuda.is_available():
         raise RunError("mixed_precision fp16 needs a GPU; on the CPU use bf16")
     evaluator = evaluator or build_evaluator(cfg)  # reads its data now: bad files fail before training
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
-                              dataloader_config=loader_config(cfg))
+    _check_trackers_installed(cfg)
     out_dir = Path(cfg.output_dir)
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available(),
+                              dataloader_config=loader_config(cfg), log_with=cfg.log_with,
+                              project_config=ProjectConfiguration(project_dir=str(out_dir),
+                                                                  logging_dir=str(out_dir / "tensorboard")))
     resume_dir = _prepare_output_dir(cfg, out_dir) if accelerator.is_main_process else None
     accelerator.wait_for_everyone()
     set_seed(cfg.seed)
@@ -112,6 +117,11 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
         accelerator.load_state(str(resume_dir))
         _truncate_metrics(out_dir / "metrics.jsonl", progress.step, accelerator)
         accelerator.print(f"Resumed from {resume_dir} at step {progress.step}")
+    if cfg.log_with:
+        hparams = {key: value for key, value in cfg.to_dict().items() if isinstance(value, (str, int, float, bool))}
+        # A resumed run hides what the killed run logged after its checkpoint, as _truncate_metrics drops it.
+        purge = {"tensorboard": {"purge_step": progress.step + 1}} if progress.step else None
+        accelerator.init_trackers(out_dir.resolve().name, config=hparams, init_kwargs=purge)
 
     loss_fn = InfoNCELoss(cfg.temp, cfg.hard_negative_weight)
     unwrapped: SimCSEModel = accelerator.unwrap_model(model)
@@ -247,7 +257,7 @@ def _prepare_output_dir(cfg: TrainConfig, out_dir: Path) -> Path | None:
         raise RunError(f"output_dir {out_dir} already holds a run; pick another output_dir, resume it with "
                        "--resume, or pass --overwrite_output_dir true to train over it")
     if out_dir.exists() and cfg.overwrite_output_dir:
-        for stale in ("checkpoints", "best", "final", "metrics.jsonl", "summary.json"):
+        for stale in ("checkpoints", "best", "final", "metrics.jsonl", "summary.json", "tensorboard"):
             target = out_dir / stale
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -295,6 +305,14 @@ def _save_model_atomically(model: SimCSEModel, tokenizer, target: Path, cfg: Tra
     tmp.rename(target)
 
 
+def _check_trackers_installed(cfg: TrainConfig) -> None:
+    """accelerate quietly drops a tracker whose package is missing; say so instead."""
+    installed = {"tensorboard": is_tensorboard_available, "wandb": is_wandb_available}
+    for name in cfg.log_with if isinstance(cfg.log_with, list) else []:
+        if not installed[name]():
+            raise RunError(f"report_to={cfg.report_to}: the {name} package is not installed (pip install {name})")
+
+
 def _mlm_token_ids(tokenizer) -> dict:
     if tokenizer.mask_token_id is None:
         raise RunError("do_mlm needs a tokenizer with a mask token")
@@ -303,18 +321,22 @@ def _mlm_token_ids(tokenizer) -> dict:
 
 
 class _MetricsLog:
-    """Appends JSON lines on the main process and echoes them through ``logging``."""
+    """Appends JSON lines on the main process, echoes them through ``logging`` and sends their numbers
+    to the trackers of ``report_to``."""
 
     def __init__(self, path: Path, accelerator: Accelerator):
-        self.path, self.main = path, accelerator.is_main_process
+        self.path, self.accelerator = path, accelerator
 
     def write(self, record: dict) -> None:
-        if not self.main:
+        if not self.accelerator.is_main_process:
             return
         record = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in record.items()}
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
         logger.info(json.dumps(record))
+        numbers = {k: v for k, v in record.items()
+                   if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool)}
+        self.accelerator.log(numbers, step=record["step"])
 
 
 def _truncate_metrics(path: Path, step: int, accelerator: Accelerator) -> None:

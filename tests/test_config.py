@@ -36,10 +36,19 @@ def test_unknown_key_suggests_closest(tmp_path):
     ("mixed_precision", "fp8", r"mixed_precision='fp8'"),
     ("lr_scheduler_type", "zigzag", r"lr_scheduler_type='zigzag': unknown schedule"),
     ("dropout", "1.0", r"dropout=1.0: a probability in \[0, 1\)"),
+    ("report_to", "tensorbord", r"report_to='tensorbord': choose none, all, or one or more of tensorboard, wandb"),
+    ("report_to", "none,wandb", r"report_to='none,wandb': choose none, all"),
 ])
 def test_bad_values(key, value, message):
     with pytest.raises(ConfigError, match=message):
         load_config(None, {"model_name_or_path": "m", key: value})
+
+
+def test_report_to_lists_trackers():
+    assert load_config(None, {"model_name_or_path": "m"}).log_with is None
+    assert load_config(None, {"model_name_or_path": "m", "report_to": "all"}).log_with == "all"
+    assert load_config(None, {"model_name_or_path": "m", "report_to": "tensorboard, wandb"}).log_with == [
+        "tensorboard", "wandb"]
 
 
 def test_wrong_type_in_yaml(tmp_path):
