@@ -61,12 +61,14 @@ def train_command(run_dir: Path, config: Path, overrides: dict) -> Command:
 
 
 def evaluate_command(model: Path | str, output: Path, data_dir: Path, precision: str, pooler: str | None = None,
-                     split: str = "test") -> Command:
+                     split: str = "test", max_length: int | None = None) -> Command:
     """``simcse-mini evaluate`` (SentEval data): the seven test sets, or STS-B dev and SICK-R trial."""
     argv = [sys.executable, "-m", "simcse_mini", "evaluate", "--model", str(model), "--data-dir", str(data_dir),
             "--split", split, "--precision", precision, "--output", str(output)]
     if pooler:
         argv += ["--pooler", pooler]
+    if max_length:
+        argv += ["--max-length", str(max_length)]
     return Command(argv, output)
 
 

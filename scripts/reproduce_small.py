@@ -75,8 +75,8 @@ class Plan:
         self.bases = {"mini-bert": Path(args.model), "minilm": Path(args.minilm) if args.minilm else minilm_path()}
         self.tasks: list[Task] = []
 
-    def evaluate(self, model, output: Path, pooler: str | None = None) -> Command:
-        return evaluate_command(model, output, self.senteval, self.args.precision, pooler)
+    def evaluate(self, model, output: Path, pooler: str | None = None, max_length: int | None = None) -> Command:
+        return evaluate_command(model, output, self.senteval, self.args.precision, pooler, max_length=max_length)
 
     def raw(self, base: str, pooler: str) -> Path:
         output = self.root / "raw" / f"{base}-{pooler}" / "test.json"
@@ -106,7 +106,9 @@ class Plan:
                 "--max-steps", str(UNSUP_STEPS if objective == "unsup" else SUP_STEPS),
                 "--learning-rate", str(UNSUP_LR if objective == "unsup" else SUP_LR)]
         self.tasks.append(Task(name, [Command(argv, run_dir / "model" / "modules.json"),
-                                      self.evaluate(run_dir / "model", run_dir / "test-final.json")]))
+                                      # sentence-transformers saves the training length (32) as the model's
+                                      # limit; score whole sentences, as for our models (mini-bert's 128)
+                                      self.evaluate(run_dir / "model", run_dir / "test-final.json", max_length=128)]))
         return run_dir
 
 
