@@ -151,8 +151,8 @@ def word_overlap_analysis(model_dir: Path, pairs) -> dict[str, float]:
     from simcse_mini import SimCSE
 
     model = SimCSE.from_pretrained(str(model_dir))
-    a = model.encode(pairs.sentences1, precision="bf16")
-    b = model.encode(pairs.sentences2, precision="bf16")
+    a = model.encode(pairs.sentences1, precision="bf16", max_length=128)  # whole sentences, for every model
+    b = model.encode(pairs.sentences2, precision="bf16", max_length=128)
     cosine = (a * b).sum(axis=1)
     words = [(set(s1.lower().split()), set(s2.lower().split())) for s1, s2 in zip(pairs.sentences1, pairs.sentences2)]
     overlap = np.array([len(x & y) / len(x | y) for x, y in words])
