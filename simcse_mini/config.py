@@ -115,6 +115,12 @@ class TrainConfig:
         False, "Build batches in which no sentence occurs twice (over all processes), so that identical "
         "sentences are never each other's negatives. Sentences count as identical when they tokenize "
         "identically. Not with streaming.")
+    group_by_length: bool = _opt(
+        False, "Batch sentences of similar token length together, so batches pad less (about 1.3x fewer "
+        "positions on Wikipedia sentences at max length 32): the data is shuffled, cut into pools of 50 "
+        "global batches, each pool is sorted by length and cut into batches, and the batches are shuffled. "
+        "Who shares a batch stays random apart from length, so the negatives of a sentence are sentences "
+        "of about its length. Not with streaming or no_duplicates_in_batch.")
     strict: bool = _opt(
         False, "Stop with an error at a row with an empty required field instead of dropping such rows "
         "(blank lines of .txt files are always dropped). Not with streaming.")
@@ -260,6 +266,10 @@ class TrainConfig:
                 bad("streaming", "a stream has no known length: set max_steps")
             if self.no_duplicates_in_batch:
                 bad("no_duplicates_in_batch", "needs the whole data prepared up front; not with streaming")
+            if self.group_by_length:
+                bad("group_by_length", "needs the whole data prepared up front; not with streaming")
+        if self.group_by_length and self.no_duplicates_in_batch:
+            bad("group_by_length", "not together with no_duplicates_in_batch (both choose the batches)")
             if self.strict:
                 bad("strict", "checks every row before training; a stream is read while training")
 

@@ -319,6 +319,8 @@ def build_train_loader(cfg: TrainConfig, dataset, pad_token_id: int, num_process
         return DataLoader(dataset, **common)
     if cfg.no_duplicates_in_batch:
         return DataLoader(dataset, sampler=NoDuplicatesSampler(text_keys(dataset), global_batch, cfg.seed), **common)
+    if cfg.group_by_length:
+        return DataLoader(dataset, sampler=LengthGroupedSampler(token_counts(dataset), global_batch, cfg.seed), **common)
     return DataLoader(dataset, shuffle=True, **common)
 
 
@@ -381,6 +383,47 @@ class NoDuplicatesSampler(Sampler[int]):
                        "that epoch %d reuses some to fill its %d batches", self.epoch, self.num_batches)
         while True:
             yield from map(int, rng.permutation(len(self.keys)))
+
+
+def token_counts(dataset: datasets.Dataset) -> np.ndarray:
+    """The length in tokens of each example's longest view (what its batch is padded to)."""
+    parts = [pc.list_value_length(pc.list_flatten(table["input_ids"])).to_numpy()
+             .reshape(len(table), -1).max(axis=1)
+             for table in dataset.with_format("arrow").iter(batch_size=10_000)]
+    return np.concatenate(parts)
+
+
+class LengthGroupedSampler(Sampler[int]):
+    """A random order whose global batches each hold examples of similar length, so they pad little.
+
+    The examples are shuffled and cut into pools of ``pool_batches`` global batches; each pool is
+    sorted by length and cut into global batches, and all the batches are shuffled. Yields indices
+    in runs of ``global_batch``, one run per optimizer step (accelerate gives process k the k-th slice
+    of a run). The order depends only on the seed and the epoch, so every process computes the same
+    one and a resumed run replays it. As with drop_last, the examples left over sit the epoch out.
+    """
+
+    def __init__(self, lengths: np.ndarray, global_batch: int, seed: int, pool_batches: int = 50):
+        self.lengths, self.global_batch, self.seed, self.epoch = lengths, global_batch, seed, 0
+        self.pool = pool_batches * global_batch
+        self.num_batches = len(lengths) // global_batch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_batches * self.global_batch
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.lengths))[: len(self)]
+        batches = []
+        for start in range(0, len(order), self.pool):
+            pool = order[start : start + self.pool]
+            pool = pool[np.argsort(self.lengths[pool], kind="stable")]
+            batches += [pool[i : i + self.global_batch] for i in range(0, len(pool), self.global_batch)]
+        for batch in rng.permutation(len(batches)):
+            yield from map(int, batches[batch])
 
 
 class ContrastiveCollator:

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from conftest import free_port, make_sentences, require_shared
 from simcse_mini.config import ConfigError, load_config
-from simcse_mini.data import (DataError, NoDuplicatesSampler, build_train_dataset, build_train_loader,
+from simcse_mini.data import (DataError, LengthGroupedSampler, NoDuplicatesSampler, build_train_dataset, build_train_loader,
                               text_keys)
 from simcse_mini.model import load_tokenizer
 from simcse_mini.trainer import train
@@ -244,6 +244,8 @@ def test_data_options_are_checked():
     for overrides, message in [({"train_file": "a.txt", "dataset_name": "x"}, "not both"),
                                ({"streaming": "true"}, "set max_steps"),
                                ({"streaming": "true", "max_steps": "5", "no_duplicates_in_batch": "true"}, "streaming"),
+                               ({"streaming": "true", "max_steps": "5", "group_by_length": "true"}, "streaming"),
+                               ({"group_by_length": "true", "no_duplicates_in_batch": "true"}, "not together"),
                                ({"encoding_errors": "skip"}, "choose one of strict, replace, ignore"),
                                ({"sent1_column": "sent0"}, "must name different columns")]:
         with pytest.raises(ConfigError, match=message):
@@ -323,7 +325,37 @@ def test_duplicates_are_keyed_on_what_the_model_sees(tokenizer, tmp_path):
     assert keys.shape == (4, 1) and len(set(keys[:, 0])) == 2  # the tiny tokenizer lowercases
 
 
-@pytest.mark.parametrize("option", [{}, {"streaming": True}, {"no_duplicates_in_batch": True}])
+# --- batches of similar length ----------------------------------------------------------------------
+
+def test_length_grouped_sampler_pads_less_and_stays_random_and_replayable():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 33, size=1000)
+    sampler = LengthGroupedSampler(lengths, global_batch=16, seed=3, pool_batches=10)
+    first = list(sampler)
+    assert len(first) == len(sampler) == 992 and len(set(first)) == 992  # 62 whole batches, none repeated
+    batches = np.array(first).reshape(-1, 16)
+    padded = lengths[batches].max(axis=1).mean()
+    random_padded = lengths[rng.permutation(992).reshape(-1, 16)].max(axis=1).mean()
+    assert padded < 0.8 * random_padded
+    assert list(np.diff([lengths[b].max() for b in batches]) >= 0).count(False) > 10  # batches are shuffled
+    assert list(sampler) == first
+    sampler.set_epoch(1)
+    assert list(sampler) != first
+
+
+def test_group_by_length_loader_covers_the_data_with_less_padding(tokenizer, corpus_file):
+    plain = one_epoch(tokenizer, config(corpus_file))
+    grouped = one_epoch(tokenizer, config(corpus_file, group_by_length=True))
+    assert sorted(s for b in grouped for e in b for s in e) == sorted(s for b in plain for e in b for s in e)
+    cfg = config(corpus_file, group_by_length=True)
+    loader = build_train_loader(cfg, build_train_dataset(cfg, tokenizer), tokenizer.pad_token_id, num_processes=1)
+    padding = [(batch["attention_mask"] == 0).float().mean().item() for batch in loader]
+    cfg = config(corpus_file)
+    loader = build_train_loader(cfg, build_train_dataset(cfg, tokenizer), tokenizer.pad_token_id, num_processes=1)
+    assert np.mean(padding) < np.mean([(batch["attention_mask"] == 0).float().mean().item() for batch in loader])
+
+
+@pytest.mark.parametrize("option", [{}, {"streaming": True}, {"no_duplicates_in_batch": True}, {"group_by_length": True}])
 def test_resumed_run_matches_the_whole_run(tiny_encoder, tmp_path, option):
     data = write(tmp_path / "c.txt", [{"text": s} for s in make_sentences(40)])  # 5 steps a pass
 
