@@ -8,6 +8,8 @@ every contender:
   simcse-mini            simcse_mini.trainer.train: CLS pooling with the MLP head in training only
   sentence-transformers  its SentenceTransformerTrainer on [s, s] pairs with MultipleNegativesRankingLoss
                          (scale 20) and CLS pooling (scripts/st_recipe.py)
+  simcse-mini grouped    simcse-mini with group_by_length: batches of sentences of similar length,
+                         which pad less (fewer FLOPs per step for the same sentences)
 
 each at fp32 and at bf16 autocast (the best mixed precision on a CPU: fp16 needs a GPU), on two
 encoders: mini-bert-mlm and a random-initialised encoder of bert-base size (written once, with the
@@ -60,8 +62,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # measure this checkout's simcse_mini, installed or not
 SHARED = ROOT.parent / "shared"
-OURS, ST = "simcse-mini", "sentence-transformers"
-CONTENDERS = (OURS, ST)
+OURS, ST, OURS_GROUPED = "simcse-mini", "sentence-transformers", "simcse-mini grouped"
+CONTENDERS = (OURS, ST, OURS_GROUPED)
 PRECISIONS = ("fp32", "bf16")
 ENCODERS = ("mini-bert-mlm", "bert-base")
 BERT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
@@ -97,7 +99,8 @@ def train_ours(run: dict, out_dir: Path) -> dict:
         per_device_train_batch_size=run["batch_size"], max_seq_length=run["max_seq_length"],
         max_steps=run["warmup_steps"] + run["steps"], logging_steps=1, save_steps=0,
         mixed_precision="bf16" if run["precision"] == "bf16" else "no", grad_cache=run["grad_cache"],
-        mini_batch_size=run["mini_batch_size"], seed=run["seed"], output_dir=str(out_dir))
+        mini_batch_size=run["mini_batch_size"], seed=run["seed"], output_dir=str(out_dir),
+        group_by_length=run["contender"] == OURS_GROUPED)
     summary = train(cfg)
     records = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines()]
     # With logging_steps 1 each record's speed is that of its one step.
@@ -122,7 +125,7 @@ def stsb_dev_spearman(run: dict, model_dir: str, senteval_dir: str) -> float:
     from simcse_mini.evaluation import STSEvaluator
 
     evaluator = STSEvaluator("senteval", data_dir=senteval_dir, tasks=("stsb",), split="dev")
-    if run["contender"] == OURS:
+    if run["contender"] != ST:
         encoder = SimCSE.from_pretrained(model_dir, device="cpu")
     else:
         from sentence_transformers import SentenceTransformer
@@ -139,7 +142,7 @@ def child(job: dict) -> dict:
     if job["task"] == "matmul":
         return {dtype: matmul_gflops(dtype, job["size"], job["repeats"]) for dtype in ("float32", "bfloat16")}
     run = job["run"]
-    trained = (train_ours if run["contender"] == OURS else train_st)(run, Path(job["run_dir"]))
+    trained = (train_st if run["contender"] == ST else train_ours)(run, Path(job["run_dir"]))
     timed = trained["step_seconds"][run["warmup_steps"]:]
     result = {"median_step_seconds": statistics.median(timed), "peak_rss_mb": peak_rss_mb(),
               "train_seconds": trained["train_seconds"], "step_seconds": trained["step_seconds"]}
@@ -152,12 +155,14 @@ def child(job: dict) -> dict:
 
 # --- in the parent process --------------------------------------------------------------------
 
-def expected_padded_length(train_file: str, tokenizer_path: str, batch_size: int, max_seq_length: int,
-                           batches: int = 1000, seed: int = 0) -> float:
+def expected_padded_lengths(train_file: str, tokenizer_path: str, batch_size: int, max_seq_length: int,
+                            batches: int = 1000, seed: int = 0) -> dict[str, float]:
     """The mean, over random batches, of the longest sentence's token count after truncation: the
-    length both contenders pad a batch to."""
+    length a batch is padded to; and the same over an epoch of group_by_length batches."""
     import numpy as np
     from transformers import AutoTokenizer
+
+    from simcse_mini.data import LengthGroupedSampler
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
     with open(train_file, encoding="utf-8") as f:
@@ -166,7 +171,8 @@ def expected_padded_length(train_file: str, tokenizer_path: str, batch_size: int
     lengths = np.array([len(ids) for ids in tokens])
     rng = np.random.default_rng(seed)
     longest = [lengths[rng.choice(len(lengths), batch_size, replace=False)].max() for _ in range(batches)]
-    return float(np.mean(longest))
+    grouped = np.array(list(LengthGroupedSampler(lengths, batch_size, seed))).reshape(-1, batch_size)
+    return {"random": float(np.mean(longest)), "grouped": float(lengths[grouped].max(axis=1).mean())}
 
 
 def training_flops_per_step(encoder_path: str, batch_size: int, length: float) -> float:
@@ -209,10 +215,14 @@ def _ratio(a: dict | None, b: dict | None, key: str = "sentences_per_second") ->
 
 def markdown(report: dict) -> str:
     setup, rates = report["setup"], report.get("matmul_gflops", {})
+    padded = setup.get("padded_length")
     lines = [f"Batch {setup['batch_size']}, max length {setup['max_seq_length']}, {setup['threads']} thread(s), "
              f"{setup['warmup_steps']} warm-up steps; load average {setup['load_before']} before and "
              f"{setup.get('load_after', '?')} after (CPU: {setup['cpu']}; torch {setup['torch']}, "
              f"sentence-transformers {setup['sentence_transformers']})."]
+    if padded:
+        lines.append(f"Batches pad to {padded['random']:.1f} tokens on average when random, "
+                     f"{padded['grouped']:.1f} with group_by_length.")
     if rates:
         lines.append(f"Matrix multiply ({setup['matmul_size']}^2): {rates['float32']:.0f} GFLOP/s fp32, "
                      f"{rates['bfloat16']:.0f} GFLOP/s bf16.")
@@ -232,13 +242,15 @@ def markdown(report: dict) -> str:
                 f"{r['flops_per_step'] / 1e9:.0f} | {r['utilisation_vs_fp32']:.1%} | {r['utilisation_vs_bf16']:.1%} | "
                 f"{_fmt(r.get('stsb_dev_spearman'), '.2f')} |")
         lines += ["", "Ratios of sentences/s (peak RSS for memory).", "",
-                  "| encoder | ours/ST fp32 | ours/ST bf16 | ours bf16/fp32 | ST bf16/fp32 | "
-                  "memory ours/ST fp32 | memory ours/ST bf16 |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "| encoder | ours/ST fp32 | ours/ST bf16 | grouped/ST fp32 | grouped/ST bf16 | ours bf16/fp32 | "
+                  "ST bf16/fp32 | memory ours/ST fp32 | memory ours/ST bf16 |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for encoder in dict.fromkeys(r["encoder"] for r in runs):
             get = {(r["contender"], r["precision"]): r for r in runs if r["encoder"] == encoder}.get
             ours32, ours16, st32, st16 = get((OURS, "fp32")), get((OURS, "bf16")), get((ST, "fp32")), get((ST, "bf16"))
-            lines.append(f"| {encoder} | {_ratio(ours32, st32)} | {_ratio(ours16, st16)} | {_ratio(ours16, ours32)} | "
-                         f"{_ratio(st16, st32)} | {_ratio(ours32, st32, 'peak_rss_mb')} | "
+            lines.append(f"| {encoder} | {_ratio(ours32, st32)} | {_ratio(ours16, st16)} | "
+                         f"{_ratio(get((OURS_GROUPED, 'fp32')), st32)} | {_ratio(get((OURS_GROUPED, 'bf16')), st16)} | "
+                         f"{_ratio(ours16, ours32)} | {_ratio(st16, st32)} | {_ratio(ours32, st32, 'peak_rss_mb')} | "
                          f"{_ratio(ours16, st16, 'peak_rss_mb')} |")
     cached = report["grad_cache"]
     if cached:
@@ -307,7 +319,7 @@ class Bench:
             "matmul", {"task": "matmul", "size": args.matmul_size, "repeats": args.matmul_repeats})
         print(f"matmul {args.matmul_size}^2: {rates['float32']:.0f} GFLOP/s fp32, "
               f"{rates['bfloat16']:.0f} GFLOP/s bf16", flush=True)
-        self.setup["padded_length"] = length = expected_padded_length(
+        self.setup["padded_length"] = lengths = expected_padded_lengths(
             args.train_file, args.mini_bert, args.batch_size, args.max_seq_length)
         for encoder in args.encoders:
             if encoder == "mini-bert-mlm":
@@ -315,9 +327,10 @@ class Bench:
             else:  # a random encoder learns nothing meaningful in a few steps: no quality check
                 path, steps, senteval = str(write_bert_base(self.work_dir / "bert-base", args.mini_bert, args.seed)), \
                     args.steps_bert_base, None
-            flops = training_flops_per_step(path, args.batch_size, length)
             for precision in args.precisions:
                 for contender in args.contenders:
+                    length = lengths["grouped" if contender == OURS_GROUPED else "random"]
+                    flops = training_flops_per_step(path, args.batch_size, length)
                     name = f"{encoder}-{contender}-{precision}"
                     result = self.train(name, {
                         **self.common(), "encoder": encoder, "encoder_path": path, "contender": contender,
