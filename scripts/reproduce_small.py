@@ -143,14 +143,14 @@ def run_seconds(results_file: Path) -> float:
     return seconds(results_file) + sum(seconds(path) for path in trained if path.exists())
 
 
-def word_overlap_analysis(model_dir: Path, pairs) -> dict[str, float]:
+def word_overlap_analysis(model_dir: Path, pairs, pooler: str | None = None) -> dict[str, float]:
     """What the embeddings' cosine similarity follows on STS-B dev: the gold score, the pair's word
     overlap (Jaccard of lowercased word sets), or how different the two lengths are."""
     from scipy.stats import spearmanr
 
     from simcse_mini import SimCSE
 
-    model = SimCSE.from_pretrained(str(model_dir))
+    model = SimCSE.from_pretrained(str(model_dir), pooler=pooler)
     a = model.encode(pairs.sentences1, precision="bf16", max_length=128)  # whole sentences, for every model
     b = model.encode(pairs.sentences2, precision="bf16", max_length=128)
     cosine = (a * b).sum(axis=1)
@@ -201,12 +201,14 @@ def main() -> None:
 
     from simcse_mini.evaluation.data import open_source
     dev = open_source("senteval", data_dir=plan.senteval).load("stsb", "dev").all_pairs
-    features = {"raw (cls_before_pooler)": plan.bases["mini-bert"],
-                "SimCSE unsupervised, final": baseline / "final",
-                "sentence-transformers unsupervised": rows["st-unsup"][0] / "model",
-                "SimCSE unsupervised + MLM, final": rows["variations"]["MLM auxiliary loss (weight 0.1)"] / "final",
-                "SimCSE supervised, final": rows["ours-sup"][0] / "final"}
-    analysis = {label: word_overlap_analysis(path, dev) for label, path in features.items()}
+    features = {"raw (cls_before_pooler)": (plan.bases["mini-bert"], "cls_before_pooler"),
+                "raw (avg)": (plan.bases["mini-bert"], "avg"),
+                "SimCSE unsupervised, final": (baseline / "final", None),
+                "SimCSE unsupervised, mean pooling, final": (rows["variations"]["mean pooling (avg)"] / "final", None),
+                "sentence-transformers unsupervised": (rows["st-unsup"][0] / "model", None),
+                "SimCSE unsupervised + MLM, final": (rows["variations"]["MLM auxiliary loss (weight 0.1)"] / "final", None),
+                "SimCSE supervised, final": (rows["ours-sup"][0] / "final", None)}
+    analysis = {label: word_overlap_analysis(path, dev, pooler) for label, (path, pooler) in features.items()}
     features_table = markdown_table(
         ["mini-bert-mlm model (seed 42)", "vs gold score", "vs word overlap", "vs length gap", "mean cosine"],
         [[label, f"{a['gold']:.1f}", f"{a['word_overlap']:.1f}", f"{a['length_gap']:.1f}", f"{a['mean_cosine']:.3f}"]
