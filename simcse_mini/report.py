@@ -90,6 +90,10 @@ def report(run_dirs: list[str | Path], output_dir: str | Path, labels: list[str]
     out.mkdir(parents=True, exist_ok=True)
     keys = list(dict.fromkeys(key for run in runs for key in run.keys()))
     spearman = [k for k in keys if k.startswith("eval/") and k.endswith("_spearman")]
+    if len(spearman) == 2 and "eval/avg_spearman" in spearman:  # an average of one task repeats it
+        task = next(k for k in spearman if k != "eval/avg_spearman")
+        if all(r.get("eval/avg_spearman") == r.get(task) for run in runs for r in run.records):
+            spearman.remove("eval/avg_spearman")
     # Alignment and uniformity are measured together, on one task's pairs ("eval/stsb_dev").
     geometry = [k.removesuffix("_alignment") for k in keys if k.startswith("eval/") and k.endswith("_alignment")
                 and k.removesuffix("_alignment") + "_uniformity" in keys]
