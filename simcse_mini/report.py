@@ -92,7 +92,7 @@ def report(run_dirs: list[str | Path], output_dir: str | Path, labels: list[str]
     spearman = [k for k in keys if k.startswith("eval/") and k.endswith("_spearman")]
     if len(spearman) == 2 and "eval/avg_spearman" in spearman:  # an average of one task repeats it
         task = next(k for k in spearman if k != "eval/avg_spearman")
-        if all(r.get("eval/avg_spearman") == r.get(task) for run in runs for r in run.records):
+        if all(r.get(task) == r["eval/avg_spearman"] for run in runs for r in run.records if "eval/avg_spearman" in r):
             spearman.remove("eval/avg_spearman")
     # Alignment and uniformity are measured together, on one task's pairs ("eval/stsb_dev").
     geometry = [k.removesuffix("_alignment") for k in keys if k.startswith("eval/") and k.endswith("_alignment")
