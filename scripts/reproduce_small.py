@@ -12,7 +12,8 @@ seven STS test sets (SentEval data, Spearman x100):
     and pooling (CLS), 3 seeds;
   - all-MiniLM-L6-v2 as it is and after our unsupervised and supervised training;
   - single-seed variations of the unsupervised recipe, to see why it lowers the raw encoder's scores
-    (learning rate, temperature, the MLP head, the MLM auxiliary loss, mean pooling), and what the
+    (learning rate, temperature, the MLP head, the MLM auxiliary loss, mean pooling, batches of
+    sentences of similar length), and what the
     embeddings keep: on STS-B dev, the Spearman correlation of their cosine similarity with the gold
     score, with the pair's word overlap and with its length difference.
 
@@ -48,6 +49,7 @@ VARIATIONS = {
     "MLP head kept at test": {"mlp_only_train": False},
     "MLM auxiliary loss (weight 0.1)": {"do_mlm": True},
     "mean pooling (avg)": {"pooler_type": "avg", "mlp_only_train": False},
+    "batches of similar length (group_by_length)": {"group_by_length": True},
 }
 
 
