@@ -20,7 +20,7 @@ import sys
 import time
 
 from simcse_mini.evaluation.data import open_source
-from simcse_mini.evaluation.report import TASK_TITLES
+from simcse_mini.evaluation.tables import TASK_TITLES
 from simcse_mini.evaluation.sts import evaluate_sts
 
 # Test-split Spearman x100 on the MTEB leaderboard for sentence-transformers/all-MiniLM-L6-v2.

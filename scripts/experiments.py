@@ -19,10 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simcse_mini.evaluation.tables import TASK_TITLES as TITLE_OF_TASK
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"  # CI and this project's machines keep the shared data beside the checkout
-STS_TASKS = ("sts12", "sts13", "sts14", "sts15", "sts16", "stsb", "sickr")
-TASK_TITLES = ("STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R")
+STS_TASKS = tuple(TITLE_OF_TASK)  # the seven test sets, in the paper's order
+TASK_TITLES = tuple(TITLE_OF_TASK.values())
 
 
 def minilm_path() -> Path:

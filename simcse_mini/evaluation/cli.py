@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..config import POOLERS
 from .data import SOURCES, TASKS, has_split, open_source
-from .report import format_notes, format_table
+from .tables import format_notes, format_table
 from .sts import evaluate_sts
 
 
