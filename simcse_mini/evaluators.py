@@ -22,7 +22,8 @@ def build_evaluator(cfg: TrainConfig) -> Callable | None:
     if cfg.eval_data_dir or cfg.eval_source == "hub":
         tasks = [task.strip() for task in cfg.eval_tasks.split(",") if task.strip()]
         try:
-            parts.append(STSEvaluator(source=cfg.eval_source, data_dir=cfg.eval_data_dir, tasks=tasks, split="dev"))
+            parts.append(STSEvaluator(source=cfg.eval_source, data_dir=cfg.eval_data_dir, tasks=tasks, split="dev",
+                                      show_progress_bar=True))  # sentences/s while a large encoder evaluates
         except (OSError, ValueError) as err:
             raise DataError(f"evaluation data ({cfg.eval_source}, {cfg.eval_data_dir}): {err}") from None
     if cfg.eval_file:

@@ -155,6 +155,7 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
     consider_best(start_metrics)
     bar = tqdm(total=total_steps, initial=progress.step, desc="Training", unit="step",
                disable=not accelerator.is_local_main_process)
+    speed_unit = "sentences/s" if cfg.objective == "unsup" else "examples/s"
     model.train()
     started, window_start, window_steps, loss_sum = time.perf_counter(), time.perf_counter(), 0, 0.0
     start_step = progress.step
@@ -188,7 +189,7 @@ def train(cfg: TrainConfig, evaluator: Evaluator | None = None) -> dict:
                 if grad_norm is not None:
                     record["grad_norm"] = float(grad_norm)
                 log.write(record)
-                bar.set_postfix(loss=f"{record['loss']:.4f}", ex_s=f"{record['examples_per_second']:.0f}")
+                bar.set_postfix({"loss": f"{record['loss']:.4f}", speed_unit: f"{record['examples_per_second']:.0f}"})
                 window_start, window_steps, loss_sum = time.perf_counter(), 0, 0.0
             if progress.step % cfg.eval_steps == 0 and progress.step < total_steps:
                 consider_best(evaluate())

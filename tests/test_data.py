@@ -283,7 +283,8 @@ def test_two_processes_share_each_epoch_without_overlap(tiny_encoder, tmp_path):
     repeats = write(tmp_path / "r.txt", [{"text": s} for s in make_sentences(6) * 8])
     runs = {"map": {"train_file": str(corpus)},
             "stream": {"train_file": str(corpus), "streaming": True, "max_steps": 1, "shuffle_buffer_size": 16},
-            "no_duplicates": {"train_file": str(repeats), "no_duplicates_in_batch": True, "per_device_train_batch_size": 3}}
+            "no_duplicates": {"train_file": str(repeats), "no_duplicates_in_batch": True, "per_device_train_batch_size": 3},
+            "grouped": {"train_file": str(corpus), "group_by_length": True}}
     for run in runs.values():
         run.setdefault("per_device_train_batch_size", 4)
     subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
@@ -292,12 +293,12 @@ def test_two_processes_share_each_epoch_without_overlap(tiny_encoder, tmp_path):
                     "--out", str(tmp_path)], check=True, env=ENV, timeout=300)
     ranks = [json.loads((tmp_path / f"rank-{r}.json").read_text()) for r in (0, 1)]
     sentences = {}
-    for name in ("map", "stream"):
+    for name in ("map", "stream", "grouped"):
         seen = [sorted(s for batch in rank[name] for [s] in batch) for rank in ranks]
         assert len(ranks[0][name]) == len(ranks[1][name]) == 6  # 48 examples / (4 x 2 processes)
         assert not set(seen[0]) & set(seen[1])
         sentences[name] = sorted(seen[0] + seen[1])
-    assert sentences["map"] == sentences["stream"] == sorted(make_sentences(48))
+    assert sentences["map"] == sentences["stream"] == sentences["grouped"] == sorted(make_sentences(48))
     # The two processes' batches of a step form the global batch: 6 different sentences.
     steps = list(zip(ranks[0]["no_duplicates"], ranks[1]["no_duplicates"]))
     assert len(steps) == 8 and all(len({s for [s] in a + b}) == 6 for a, b in steps)
