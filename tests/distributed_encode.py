@@ -14,6 +14,7 @@ import numpy as np
 from accelerate import PartialState
 
 sys.path.insert(0, str(Path(__file__).parent))
+from conftest import exit_launched_process  # noqa: E402
 from embedding_models import varied_sentences  # noqa: E402
 
 from simcse_mini import SimCSE  # noqa: E402
@@ -41,6 +42,5 @@ rank, size = world()
 Path(f"{args.out}.rank{rank}.json").write_text(json.dumps({"batches": batches, "processes": size}))
 if rank == 0:
     np.save(args.out, embeddings)
-# Leave the process group before exiting, so gloo's threads are stopped while the interpreter is
-# still whole (otherwise a process can abort at exit: "terminate called without an active exception").
 PartialState().destroy_process_group()
+exit_launched_process()

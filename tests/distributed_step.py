@@ -13,7 +13,7 @@ import torch
 from accelerate import Accelerator
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import make_sentences  # noqa: E402
+from conftest import exit_launched_process, make_sentences  # noqa: E402
 
 from simcse_mini.config import TrainConfig  # noqa: E402
 from simcse_mini.data import ContrastiveCollator  # noqa: E402
@@ -48,3 +48,4 @@ if accelerator.is_main_process:
     grads = {n: p.grad.clone() for n, p in accelerator.unwrap_model(model).named_parameters() if p.grad is not None}
     torch.save({"loss": mean_loss.item(), "grads": grads, "processes": accelerator.num_processes}, args.out)
 accelerator.end_training()
+exit_launched_process()

@@ -8,13 +8,17 @@ list of its decoded sentences. Used by test_data.py to check how processes share
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from accelerate import Accelerator
 
-from simcse_mini.config import load_config
-from simcse_mini.data import build_train_dataset, build_train_loader, loader_config
-from simcse_mini.model import load_tokenizer
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import exit_launched_process  # noqa: E402
+
+from simcse_mini.config import load_config  # noqa: E402
+from simcse_mini.data import build_train_dataset, build_train_loader, loader_config  # noqa: E402
+from simcse_mini.model import load_tokenizer  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--encoder", required=True)
@@ -35,3 +39,4 @@ for name, overrides in json.loads(args.runs).items():
                     for batch in loader]
 Path(args.out, f"rank-{accelerator.process_index}.json").write_text(json.dumps(record))
 accelerator.end_training()
+exit_launched_process()
