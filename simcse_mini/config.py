@@ -268,10 +268,10 @@ class TrainConfig:
                 bad("no_duplicates_in_batch", "needs the whole data prepared up front; not with streaming")
             if self.group_by_length:
                 bad("group_by_length", "needs the whole data prepared up front; not with streaming")
-        if self.group_by_length and self.no_duplicates_in_batch:
-            bad("group_by_length", "not together with no_duplicates_in_batch (both choose the batches)")
             if self.strict:
                 bad("strict", "checks every row before training; a stream is read while training")
+        if self.group_by_length and self.no_duplicates_in_batch:
+            bad("group_by_length", "not together with no_duplicates_in_batch (both choose the batches)")
 
     @property
     def log_with(self) -> list[str] | str | None:

@@ -245,6 +245,7 @@ def test_data_options_are_checked():
                                ({"streaming": "true"}, "set max_steps"),
                                ({"streaming": "true", "max_steps": "5", "no_duplicates_in_batch": "true"}, "streaming"),
                                ({"streaming": "true", "max_steps": "5", "group_by_length": "true"}, "streaming"),
+                               ({"streaming": "true", "max_steps": "5", "strict": "true"}, "a stream is read while training"),
                                ({"group_by_length": "true", "no_duplicates_in_batch": "true"}, "not together"),
                                ({"encoding_errors": "skip"}, "choose one of strict, replace, ignore"),
                                ({"sent1_column": "sent0"}, "must name different columns")]:
