@@ -333,14 +333,28 @@ def text_keys(dataset: datasets.Dataset) -> np.ndarray:
     return np.concatenate(parts)
 
 
-class NoDuplicatesSampler(Sampler[int]):
+class _WholeBatchSampler(Sampler[int]):
+    """A sampler that yields indices in runs of ``global_batch``, one run per optimizer step
+    (accelerate gives process k the k-th slice of a run), in an order that depends only on the seed
+    and the epoch: every process computes the same one and a resumed run replays it. As with
+    drop_last, the examples left over at the end of an epoch sit it out."""
+
+    def __init__(self, num_examples: int, global_batch: int, seed: int):
+        self.global_batch, self.seed, self.epoch = global_batch, seed, 0
+        self.num_batches = num_examples // global_batch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_batches * self.global_batch
+
+
+class NoDuplicatesSampler(_WholeBatchSampler):
     """A random order in which no sentence occurs twice within a global batch.
 
-    Yields indices in runs of ``global_batch``, one run per optimizer step (accelerate gives process k
-    the k-th slice of a run), and no two examples of a run share a sentence in any view, compared by
-    ``text_keys``. An example whose sentence is already in the batch being filled waits for the next
-    batch. The order depends only on the seed and the epoch, so every process computes the same one
-    and a resumed run replays it. As with drop_last, the examples left at the end of an epoch sit it out.
+    No two examples of a run share a sentence in any view, compared by ``text_keys``. An example
+    whose sentence is already in the batch being filled waits for the next batch.
     """
 
     def __init__(self, keys: np.ndarray, global_batch: int, seed: int):
@@ -348,14 +362,8 @@ class NoDuplicatesSampler(Sampler[int]):
         if distinct < global_batch:
             raise DataError(f"no_duplicates_in_batch: the data has {distinct} distinct sentences, fewer than "
                             f"one batch of {global_batch}")
-        self.keys, self.global_batch, self.seed, self.epoch = keys, global_batch, seed, 0
-        self.num_batches = len(keys) // global_batch
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.num_batches * self.global_batch
+        super().__init__(len(keys), global_batch, seed)
+        self.keys = keys
 
     def __iter__(self):
         candidates = self._candidates(np.random.default_rng([self.seed, self.epoch]))
@@ -393,26 +401,16 @@ def token_counts(dataset: datasets.Dataset) -> np.ndarray:
     return np.concatenate(parts)
 
 
-class LengthGroupedSampler(Sampler[int]):
+class LengthGroupedSampler(_WholeBatchSampler):
     """A random order whose global batches each hold examples of similar length, so they pad little.
 
     The examples are shuffled and cut into pools of ``pool_batches`` global batches; each pool is
-    sorted by length and cut into global batches, and all the batches are shuffled. Yields indices
-    in runs of ``global_batch``, one run per optimizer step (accelerate gives process k the k-th slice
-    of a run). The order depends only on the seed and the epoch, so every process computes the same
-    one and a resumed run replays it. As with drop_last, the examples left over sit the epoch out.
+    sorted by length and cut into global batches, and all the batches are shuffled.
     """
 
     def __init__(self, lengths: np.ndarray, global_batch: int, seed: int, pool_batches: int = 50):
-        self.lengths, self.global_batch, self.seed, self.epoch = lengths, global_batch, seed, 0
-        self.pool = pool_batches * global_batch
-        self.num_batches = len(lengths) // global_batch
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.num_batches * self.global_batch
+        super().__init__(len(lengths), global_batch, seed)
+        self.lengths, self.pool = lengths, pool_batches * global_batch
 
     def __iter__(self):
         rng = np.random.default_rng([self.seed, self.epoch])
