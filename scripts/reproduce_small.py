@@ -147,21 +147,19 @@ def run_seconds(results_file: Path) -> float:
 
 def word_overlap_analysis(model_dir: Path, pairs, pooler: str | None = None) -> dict[str, float]:
     """What the embeddings' cosine similarity follows on STS-B dev: the gold score, the pair's word
-    overlap (Jaccard of lowercased word sets), or how different the two lengths are."""
-    from scipy.stats import spearmanr
-
+    overlap (Jaccard of lowercased word sets), or how different the two lengths (in words) are."""
     from simcse_mini import SimCSE
+    from simcse_mini.evaluation.metrics import paired_cosine_similarity, spearman
 
     model = SimCSE.from_pretrained(str(model_dir), pooler=pooler)
-    a = model.encode(pairs.sentences1, precision="bf16", max_length=128)  # whole sentences, for every model
-    b = model.encode(pairs.sentences2, precision="bf16", max_length=128)
-    cosine = (a * b).sum(axis=1)
-    words = [(set(s1.lower().split()), set(s2.lower().split())) for s1, s2 in zip(pairs.sentences1, pairs.sentences2)]
-    overlap = np.array([len(x & y) / len(x | y) for x, y in words])
+    a, b = (model.encode(sentences, precision="bf16", max_length=128)  # whole sentences, for every model
+            for sentences in (pairs.sentences1, pairs.sentences2))
+    cosine = paired_cosine_similarity(a, b)
+    words = [(s1.lower().split(), s2.lower().split()) for s1, s2 in zip(pairs.sentences1, pairs.sentences2)]
+    overlap = np.array([len(set(x) & set(y)) / len(set(x) | set(y)) for x, y in words])
     length_gap = np.array([abs(len(x) - len(y)) for x, y in words])
-    return {"gold": 100 * spearmanr(cosine, pairs.scores)[0], "word_overlap": 100 * spearmanr(cosine, overlap)[0],
-            "length_gap": 100 * spearmanr(cosine, length_gap)[0],
-            "mean_cosine": float(cosine.mean())}
+    return {"gold": spearman(cosine, pairs.scores), "word_overlap": spearman(cosine, overlap),
+            "length_gap": spearman(cosine, length_gap), "mean_cosine": float(cosine.mean())}
 
 
 def main() -> None:
